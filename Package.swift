@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+//
+// augload: a fit_generator-style image batch loader with spawned workers and zero-copy batches.
+//
+// Targets follow the layers of DESIGN.md, ground floor first:
+//   CAugCodecs   C: the only code that includes jpeglib.h / png.h
+//   CAugSystem   C: Linux calls Swift cannot import cleanly, and the worker hook (a constructor)
+//   AugloadCore  images, the codec wrapper, augmentations, the per-sample RNG
+//   Augload      sequences, wire format, workers, shared-memory slots, the loader, fit, export
+//   augload      the command line tool
+//
+// Build flags: `-D AUGLOAD_INVARIANTS` (on in debug builds) compiles the `_checkInvariants()`
+// calls of the slot pool and reorder buffer, which run after every mutation.
+import PackageDescription
+
+let invariants: [SwiftSetting] = [.define("AUGLOAD_INVARIANTS", .when(configuration: .debug))]
+
+let package = Package(
+    name: "augload",
+    products: [
+        .library(name: "Augload", targets: ["Augload"]),
+        .executable(name: "augload", targets: ["augload"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "CAugCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]
+        ),
+        .target(name: "CAugSystem", cSettings: [.define("_GNU_SOURCE")]),
+        .target(
+            name: "AugloadCore",
+            dependencies: ["CAugCodecs"],
+            swiftSettings: invariants
+        ),
+        .target(
+            name: "Augload",
+            dependencies: [
+                "AugloadCore", "CAugSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: invariants
+        ),
+        .executableTarget(
+            name: "augload",
+            dependencies: [
+                "Augload",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["Augload"], path: "Tests/TestSupport"),
+        .testTarget(name: "AugloadCoreTests", dependencies: ["AugloadCore", "TestSupport"]),
+        .testTarget(name: "AugloadTests", dependencies: ["Augload", "TestSupport"]),
+        .testTarget(name: "augloadCLITests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import FoundationEssentials
+import Logging
+
+/// What an export wrote.
+public struct ExportReport: Sendable, Codable {
+    public var directory: String
+    public var batches = 0
+    public var images = 0
+    public var seconds = 0.0
+    public var skipped: [SkippedFile] = []
+    public var workers = 0
+    public var workerRestarts = 0
+}
+
+/// Writes the batches a loader produces as NumPy files: `OUT/images-EEEE-BBBBBB.npy`,
+/// `OUT/labels-EEEE-BBBBBB.npy` (epoch, batch index) and `OUT/classes.json` (label → class name).
+///
+///     let report = try export(sequence, to: "out", workers: 2)
+///     // python: numpy.load("out/images-0000-000000.npy")
+///
+/// - Parameter onBatch: called after each batch is written (progress).
+/// - Throws: ``LoaderError`` from the loader, or when a file cannot be written.
+@discardableResult
+public func export(
+    _ sequence: ImageBatchSequence, to directory: String, epochs: Int = 1, workers: Int = 0, maxQueueSize: Int = 10,
+    maxBatches: Int? = nil, logger: Logger = Logger(label: "augload"), onBatch: (Batch, Loader) -> Void = { _, _ in }
+) throws(LoaderError) -> ExportReport {
+    let begin = monotonicSeconds()
+    if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+        throw LoaderError(.system, "cannot create \(directory): \(String(cString: strerror(errno)))", path: directory)
+    }
+    let classes: [UInt8]
+    do {
+        classes = try TypeCodec.encodeJSON(sequence.folder.classes)
+    } catch {
+        throw LoaderError(.system, "cannot encode class names: \(error)")
+    }
+    try NPYWriter.writeFile(path: "\(directory)/classes.json", prefix: classes, data: UnsafeRawBufferPointer(start: nil, count: 0))
+    let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, logger: logger)
+    defer { loader.close() }
+    var report = ExportReport(directory: directory, workers: workers)
+    while maxBatches.map({ report.batches < $0 }) ?? true, let batch = try loader.next() {
+        try NPYWriter.write(batch, to: directory)
+        report.batches += 1
+        report.images += batch.count
+        onBatch(batch, loader)
+        batch.release()
+    }
+    let stats = loader.statistics
+    report.skipped = stats.skipped
+    report.workerRestarts = stats.workerRestarts
+    report.seconds = monotonicSeconds() - begin
+    return report
+}

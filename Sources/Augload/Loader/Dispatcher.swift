@@ -1,0 +1,359 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import CAugSystem
+import Logging
+
+/// The loader's engine room in worker mode: one long-lived thread that spawns the workers, hands
+/// each idle worker the next task while a slot is free, collects results into the reorder buffer,
+/// and replaces workers that die.
+///
+/// Why one thread does all of it: `PR_SET_PDEATHSIG` fires when the *thread* that spawned a child
+/// exits, so spawning (and respawning) from a thread that lives as long as the loader is what lets
+/// workers die with it. The thread sleeps in `poll` on the workers' channels and a wake-up pipe
+/// the consumer writes to when it releases a slot.
+final class Dispatcher: Producer, @unchecked Sendable {
+    private var source: any BatchSource
+    private let state: LoaderState
+    private let workerCount: Int
+    private let requirement: SlotRequirement
+    private let maxAttempts: Int
+    private let logger: Logger
+    private var typeName: String
+    private var configuration: [UInt8]
+
+    private var workers: [WorkerProcess] = []
+    private var serial = 0
+    private var retry: [WorkerProcess.Task] = []
+    private var attempts: [BatchKey: Int] = [:]
+    /// The next new batch to dispatch.
+    private var next: BatchKey
+    /// Batches finished per epoch, to know when an epoch is complete.
+    private var produced: [Int: Int] = [:]
+    /// Epochs whose end hook has run.
+    private var epochsEnded = Set<Int>()
+    private var lastMemorySample = 0.0
+
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private var thread = pthread_t()
+    private var running = false
+    private var stopping = false
+    private var startupError: LoaderError?
+
+    init(
+        source: any BatchSource, state: LoaderState, workers: Int, requirement: SlotRequirement, maxAttempts: Int,
+        logger: Logger
+    ) throws(LoaderError) {
+        self.source = source
+        self.state = state
+        workerCount = workers
+        self.requirement = requirement
+        self.maxAttempts = maxAttempts
+        self.logger = logger
+        typeName = TypeCodec.name(of: type(of: source))
+        do {
+            configuration = try source.configuration()
+        } catch let error as LoaderError {
+            throw error
+        } catch {
+            throw LoaderError(.sequence, "cannot encode \(type(of: source)) for the workers: \(error) (use workers: 0)")
+        }
+        next = state.cursor
+        produced[next.epoch] = next.index
+        var fds: [Int32] = [-1, -1]
+        try Sys.call("pipe2") { aug_pipe_cloexec_nonblock(&fds) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        let box = Unmanaged.passRetained(self)
+        let rc = pthread_create(&thread, nil, { raw in
+            let me = Unmanaged<Dispatcher>.fromOpaque(raw!).takeRetainedValue()
+            me.run()
+            return nil
+        }, box.toOpaque())
+        if rc != 0 {
+            box.release()
+            Sys.close(wakeRead)
+            Sys.close(wakeWrite)
+            throw LoaderError(.system, "cannot start the dispatcher thread: \(String(cString: strerror(rc)))")
+        }
+        running = true
+    }
+
+    deinit {
+        Sys.close(wakeRead)
+        Sys.close(wakeWrite)
+    }
+
+    func prepareNext() throws(LoaderError) {}
+
+    func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    func sampleMemory() {
+        let pids = state.mutex.withLock { [getpid()] + workers.map(\.pid) }
+        let total = pids.reduce(0) { $0 + MemoryProbe.proportionalSetSize(pid: $1) }
+        state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, total) }
+    }
+
+    func shutdown() {
+        let wasRunning = state.mutex.withLock { () -> Bool in
+            let r = running
+            stopping = true
+            running = false
+            return r
+        }
+        if wasRunning {
+            wake()
+            pthread_join(thread, nil)
+        }
+    }
+
+    // MARK: The dispatcher thread
+
+    private func run() {
+        for _ in 0..<workerCount {
+            do {
+                try spawnWorker()
+            } catch {
+                fail(error)
+                break
+            }
+        }
+        // Touch the slot memory while the workers start, so no batch pays the page faults.
+        state.slots.prefault()
+        var pollSet: [pollfd] = []
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while !state.mutex.withLock({ stopping }) {
+            dispatch()
+            pollSet.removeAll(keepingCapacity: true)
+            pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+            let current = state.mutex.withLock { workers }
+            for w in current { pollSet.append(pollfd(fd: w.channel, events: Int16(POLLIN), revents: 0)) }
+            let n = poll(&pollSet, nfds_t(pollSet.count), 100)
+            if n < 0 && errno != EINTR { break }
+            if pollSet[0].revents != 0 { _ = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress!, $0.count) } }
+            for (i, w) in current.enumerated() where pollSet[i + 1].revents != 0 {
+                let alive = w.receive()
+                for frame in Frame.drain(&w.inbox) { handle(frame, from: w) }
+                if !alive { workerDied(w) }
+            }
+            let now = monotonicSeconds()
+            if now - lastMemorySample >= 0.1 {
+                lastMemorySample = now
+                sampleMemory()
+            }
+        }
+        stopWorkers()
+    }
+
+    private func spawnWorker() throws(LoaderError) {
+        serial += 1
+        let w = try WorkerProcess.spawn(slots: state.slots, serial: serial)
+        try w.send(.configure(
+            typeName: typeName, configuration: configuration, imageBytes: requirement.imageBytes,
+            labels: requirement.labels, slotCount: state.slots.count))
+        state.mutex.withLock { workers.append(w) }
+        logger.debug("spawned worker", metadata: ["worker": "\(w.serial)", "pid": "\(w.pid)"])
+    }
+
+    /// Hands tasks to idle workers while slots are free.
+    private func dispatch() {
+        for w in state.mutex.withLock({ workers }) where w.task == nil {
+            guard let task = nextTask() else { return }
+            w.task = task
+            do {
+                try w.send(.task(epoch: task.epoch, index: task.index, slot: task.slot, order: task.order))
+            } catch {
+                // The worker is gone; poll will report it and workerDied re-queues the task.
+            }
+        }
+    }
+
+    /// A retry first, else a new batch with a fresh slot (nil when none can start now).
+    private func nextTask() -> WorkerProcess.Task? {
+        if !retry.isEmpty { return retry.removeFirst() }
+        let endEpoch = state.endEpoch
+        while next.epoch < endEpoch {
+            let count = state.mutex.withLock { state.counts[next.epoch] }
+            guard let count else { return nil }
+            if next.index < count { break }
+            // Past the last batch of this epoch: the next epoch may start now only if the source
+            // is epoch-pure, or once this epoch is finished and its hook has run.
+            if !source.isEpochPure && !endEpochIfComplete(next.epoch) { return nil }
+            let following = next.epoch + 1
+            next = BatchKey(epoch: following, index: 0)
+            produced[following] = produced[following] ?? 0
+            if following < endEpoch {
+                let c = source.batchCount(epoch: following)
+                state.mutex.withLock { state.counts[following] = c }
+            }
+        }
+        if next.epoch >= endEpoch {
+            state.mutex.withLock {
+                state.producedAll = true
+                state.mutex.broadcast()
+            }
+            return nil
+        }
+        let key = next
+        let slot = state.mutex.withLock { () -> Int? in
+            guard let s = state.pool.acquire(for: key) else { return nil }
+            state.outstanding += 1
+            return s
+        }
+        guard let slot else { return nil }
+        do {
+            let order = try source.order(epoch: key.epoch, index: key.index)
+            next.index += 1
+            return WorkerProcess.Task(epoch: key.epoch, index: key.index, slot: slot, order: order)
+        } catch {
+            state.mutex.withLock {
+                state.pool.release(slot)
+                state.outstanding -= 1
+            }
+            fail(error)
+            return nil
+        }
+    }
+
+    /// Runs the end-of-epoch hook once every batch of `epoch` is finished; re-sends the
+    /// configuration when it changed. Returns whether the epoch has ended.
+    private func endEpochIfComplete(_ epoch: Int) -> Bool {
+        if epochsEnded.contains(epoch) { return true }
+        let count = state.mutex.withLock { state.counts[epoch] ?? 0 }
+        guard (produced[epoch] ?? 0) >= count else { return false }
+        epochsEnded.insert(epoch)
+        if source.epochDidEnd(epoch) {
+            do {
+                configuration = try source.configuration()
+            } catch {
+                fail(error)
+                return false
+            }
+            for w in state.mutex.withLock({ workers }) { try? w.send(.reconfigure(configuration: configuration)) }
+        }
+        return true
+    }
+
+    private func handle(_ frame: [UInt8], from w: WorkerProcess) {
+        let message: Message
+        do {
+            message = try Message(decoding: frame)
+        } catch {
+            fail(error)
+            return
+        }
+        switch message {
+        case .done(let epoch, let index, let slot, let skipped):
+            guard let task = w.task, task.epoch == epoch, task.index == index, task.slot == slot else {
+                fail(LoaderError(.system, "worker \(w.serial) reported batch \(index) of epoch \(epoch), which it was not given"))
+                return
+            }
+            w.task = nil
+            let key = BatchKey(epoch: epoch, index: index)
+            produced[epoch, default: 0] += 1
+            state.mutex.withLock {
+                state.pool.markReady(slot)
+                state.ready[key] = slot
+                state.addSkipped(skipped)
+                state.mutex.broadcast()
+            }
+            if source.isEpochPure && produced[epoch] == state.mutex.withLock({ state.counts[epoch] }) {
+                _ = endEpochIfComplete(epoch)
+            }
+        case .failed(let epoch, let index, _, let code, let text, let path):
+            w.task = nil
+            let where_ = epoch >= 0 ? "batch \(index) of epoch \(epoch): " : ""
+            fail(LoaderError(code, code == .badFile ? text : where_ + text, path: path))
+        default:
+            fail(LoaderError(.system, "worker \(w.serial) sent an unexpected message"))
+        }
+    }
+
+    /// A worker's channel closed: reap it, re-queue its batch (or give up on a batch that keeps
+    /// killing workers), and start a replacement.
+    private func workerDied(_ w: WorkerProcess) {
+        w.closeChannel()
+        let status = reap(w.pid)
+        state.mutex.withLock { workers.removeAll { $0 === w } }
+        if state.mutex.withLock({ stopping }) { return }
+        state.mutex.withLock { state.stats.workerRestarts += 1 }
+        logger.warning("worker died; replacing it", metadata: ["worker": "\(w.serial)", "pid": "\(w.pid)", "status": "\(status)"])
+        if let task = w.task {
+            let key = BatchKey(epoch: task.epoch, index: task.index)
+            let tries = (attempts[key] ?? 0) + 1
+            attempts[key] = tries
+            if tries >= maxAttempts {
+                fail(LoaderError(
+                    .workerCrashed,
+                    "\(key) killed \(tries) workers (last \(status)); its inputs: \(source.describe(order: task.order))"))
+                return
+            }
+            retry.insert(task, at: 0)
+        }
+        do {
+            try spawnWorker()
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Waits for a dead worker's exit status (SIGKILL if it lingers past a second).
+    private func reap(_ pid: pid_t) -> String {
+        var status: Int32 = 0
+        let deadline = monotonicSeconds() + 1
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { return "unknown status" }
+            if monotonicSeconds() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                break
+            }
+            usleep(1000)
+        }
+        let signaled = (status & 0x7F) != 0 && (status & 0x7F) != 0x7F
+        return signaled ? "killed by signal \(status & 0x7F)" : "exit status \((status >> 8) & 0xFF)"
+    }
+
+    private func fail(_ error: any Error) {
+        let e = (error as? LoaderError) ?? LoaderError(.system, "\(error)")
+        state.mutex.withLock {
+            if state.failure == nil { state.failure = e }
+            state.mutex.broadcast()
+        }
+    }
+
+    /// Closes every channel (workers exit on end of file), then reaps; SIGKILL after a second.
+    private func stopWorkers() {
+        let all = state.mutex.withLock { () -> [WorkerProcess] in
+            let a = workers
+            workers.removeAll()
+            return a
+        }
+        for w in all { w.closeChannel() }
+        let deadline = monotonicSeconds() + 1
+        var pending = all.map(\.pid)
+        while !pending.isEmpty {
+            pending.removeAll { pid in
+                var status: Int32 = 0
+                return waitpid(pid, &status, WNOHANG) == pid
+            }
+            if pending.isEmpty { break }
+            if monotonicSeconds() > deadline {
+                for pid in pending {
+                    kill(pid, SIGKILL)
+                    var status: Int32 = 0
+                    _ = waitpid(pid, &status, 0)
+                }
+                break
+            }
+            usleep(2000)
+        }
+        logger.debug("workers stopped", metadata: ["count": "\(all.count)"])
+    }
+}

@@ -1,0 +1,351 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Logging
+
+/// The bounded prefetch queue: batches from a sequence, made by spawned workers into shared
+/// memory and handed to you in order, without a copy.
+///
+/// The loader dispatches one task per idle worker while a slot is free, reorders what comes back
+/// so you see batch 0, 1, 2, … (or whatever is ready first, with `ordered: false`), and lends you
+/// each batch in place; the slot is recycled when you release the batch. Workers persist across
+/// epochs. A worker that dies is replaced and its batch done again; a batch that keeps killing
+/// workers fails after `maxAttempts`. With `workers: 0` the same code runs on the calling thread.
+///
+///     let loader = try Loader(sequence, workers: 7, maxQueueSize: 10, epochs: 3)
+///     while let batch = try loader.next() {
+///         step(batch)
+///     }
+///     let resumeAt = loader.position      // save with a checkpoint; pass as `start:` later
+///
+/// Resume: `start: Position(epoch: e, batch: b)` yields exactly the remaining batches of an
+/// uninterrupted run, whatever the worker count (the sequence's randomness depends only on seed,
+/// epoch and sample).
+public final class Loader: @unchecked Sendable {
+    /// Where a run is: the next batch to be delivered.
+    public struct Position: Sendable, Hashable, Codable {
+        public var epoch: Int
+        public var batch: Int
+        public init(epoch: Int = 0, batch: Int = 0) {
+            self.epoch = epoch
+            self.batch = batch
+        }
+    }
+
+    /// Figures the loader measured.
+    public struct Statistics: Sendable {
+        public var workers = 0
+        public var workerRestarts = 0
+        public var skipped: [SkippedFile] = []
+        public var batchesDelivered = 0
+        public var imagesDelivered = 0
+        /// Seconds from creating the loader to the first batch handed out.
+        public var timeToFirstBatch: Double?
+        /// The peak, over the run, of the loader's and its workers' proportional set size (PSS:
+        /// shared slot memory counted once, not once per process).
+        public var peakMemoryBytes = 0
+    }
+
+    let state: LoaderState
+    private let producer: Producer
+    private let startTime: Double
+
+    /// - Parameters:
+    ///   - sequence: the batches. Must be ``BatchSource`` or `Codable` to run in workers.
+    ///   - workers: worker processes (0: produce on the calling thread).
+    ///   - maxQueueSize: slots, i.e. the most batches in flight, waiting or held at once.
+    ///   - epochs: epochs to run, counted from `start.epoch`.
+    ///   - start: resume position.
+    ///   - ordered: deliver in order (default) or as soon as ready.
+    ///   - maxAttempts: how many worker deaths one batch may cause before the run fails.
+    /// - Throws: ``LoaderError`` for impossible options, a sequence that cannot cross to workers,
+    ///   or a failure to create shared memory or processes.
+    public convenience init<S: DataSequence>(
+        _ sequence: S, workers: Int = 0, maxQueueSize: Int = 10, epochs: Int = 1, start: Position = Position(),
+        ordered: Bool = true, maxAttempts: Int = 3, logger: Logger = Logger(label: "augload")
+    ) throws(LoaderError) {
+        let source: any BatchSource
+        if let s = sequence as? any BatchSource {
+            source = s
+        } else if workers == 0 || sequence is any Codable {
+            source = SequenceSource(sequence)
+        } else {
+            throw LoaderError(
+                .sequence,
+                "\(S.self) cannot run in worker processes: make it Codable (its state crosses to workers by name and encoding) or use workers: 0")
+        }
+        try self.init(
+            source: source, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, start: start, ordered: ordered,
+            maxAttempts: maxAttempts, logger: logger)
+    }
+
+    /// Creates a loader over a ``BatchSource`` directly.
+    public init(
+        source: any BatchSource, workers: Int, maxQueueSize: Int = 10, epochs: Int = 1, start: Position = Position(),
+        ordered: Bool = true, maxAttempts: Int = 3, logger: Logger = Logger(label: "augload")
+    ) throws(LoaderError) {
+        startTime = monotonicSeconds()
+        guard workers >= 0 && workers <= 256 else { throw LoaderError(.usage, "workers must be in 0...256, got \(workers)") }
+        guard maxQueueSize >= 1 && maxQueueSize <= 4096 else {
+            throw LoaderError(.usage, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
+        }
+        guard epochs >= 0, start.epoch >= 0, start.batch >= 0 else {
+            throw LoaderError(.usage, "epochs and start position must not be negative")
+        }
+        guard maxAttempts >= 1 else { throw LoaderError(.usage, "maxAttempts must be at least 1, got \(maxAttempts)") }
+        let firstCount = source.batchCount(epoch: start.epoch)
+        guard start.batch <= firstCount else {
+            throw LoaderError(.usage, "start batch \(start.batch) is past the end of epoch \(start.epoch) (\(firstCount) batches)")
+        }
+        let requirement: SlotRequirement
+        do {
+            requirement = try source.slotRequirement()
+        } catch let error as LoaderError {
+            throw error
+        } catch {
+            throw LoaderError(.sequence, "cannot size the batch slots: \(error)")
+        }
+        let slotCount = maxQueueSize
+        let slots = try SharedSlots(layout: SlotLayout(requirement), count: slotCount, shared: workers > 0)
+        state = LoaderState(
+            slots: slots, start: start, endEpoch: start.epoch + epochs, ordered: ordered, firstCount: firstCount)
+        state.stats.workers = workers
+        if workers == 0 {
+            producer = InProcessProducer(source: source, state: state)
+        } else {
+            signal(SIGPIPE, SIG_IGN)
+            producer = try Dispatcher(
+                source: source, state: state, workers: workers, requirement: requirement, maxAttempts: maxAttempts,
+                logger: logger)
+        }
+    }
+
+    deinit { close() }
+
+    /// The next batch, or `nil` at the end of the run.
+    /// - Throws: ``LoaderError`` — a bad file under `.fail`, a batch that kept killing workers, a
+    ///   sequence error, or all slots held by the caller with nothing left to make progress.
+    public func next() throws(LoaderError) -> Batch? {
+        try producer.prepareNext()
+        let taken = try state.take()
+        guard let (key, slot) = taken else { return nil }
+        let base = state.slots.slot(slot)
+        let header: (shape: [Int], dtype: DType, labels: Int)
+        do {
+            header = try state.slots.layout.readHeader(at: base, epoch: key.epoch, index: key.index)
+        } catch {
+            state.release(slot)
+            throw error
+        }
+        let layout = state.slots.layout
+        let state = self.state
+        let producer = self.producer
+        let batch = Batch(
+            epoch: key.epoch, index: key.index, shape: header.shape, dtype: header.dtype,
+            images: UnsafeRawBufferPointer(start: base + layout.imagesOffset, count: header.shape.reduce(1, *) * header.dtype.size),
+            labels: UnsafeBufferPointer(start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self), count: header.labels),
+            release: {
+                state.release(slot)
+                producer.wake()
+            })
+        state.mutex.withLock {
+            state.stats.batchesDelivered += 1
+            state.stats.imagesDelivered += header.shape.first ?? 0
+            if state.stats.timeToFirstBatch == nil { state.stats.timeToFirstBatch = monotonicSeconds() - startTime }
+        }
+        return batch
+    }
+
+    /// The next batch to be delivered: save it to resume later (ordered mode).
+    public var position: Position { state.mutex.withLock { Position(epoch: state.cursor.epoch, batch: state.cursor.index) } }
+
+    /// What the loader measured so far.
+    public var statistics: Statistics {
+        producer.sampleMemory()
+        return state.mutex.withLock { state.stats }
+    }
+
+    /// Ends the workers (their channels close; any still alive after a second are killed) and
+    /// frees the slots once every lent batch is released. Called by `deinit`; safe to call twice.
+    public func close() { producer.shutdown() }
+}
+
+/// Produces batches into slots: worker processes or the calling thread.
+protocol Producer: AnyObject, Sendable {
+    /// Called before each take: the in-process producer makes the next batch here.
+    func prepareNext() throws(LoaderError)
+    func wake()
+    func sampleMemory()
+    func shutdown()
+}
+
+/// The state the consumer and the dispatcher share, under one lock.
+final class LoaderState: @unchecked Sendable {
+    let mutex = Mutex()
+    let slots: SharedSlots
+    var pool: SlotPool
+    /// Finished batches waiting for the consumer: the reorder buffer.
+    var ready: [BatchKey: Int] = [:]
+    /// The next batch to deliver (ordered mode), or the count delivered so far (unordered, as index).
+    var cursor: BatchKey
+    let endEpoch: Int
+    let ordered: Bool
+    /// Batches per epoch, recorded by the producer when it starts an epoch.
+    var counts: [Int: Int] = [:]
+    var failure: LoaderError?
+    /// Batches dispatched or ready but not yet delivered.
+    var outstanding = 0
+    /// Set when the producer has dispatched everything up to `endEpoch`.
+    var producedAll = false
+    var stats = Loader.Statistics()
+    var skippedPaths = Set<String>()
+
+    init(slots: SharedSlots, start: Loader.Position, endEpoch: Int, ordered: Bool, firstCount: Int) {
+        self.slots = slots
+        pool = SlotPool(count: slots.count)
+        cursor = BatchKey(epoch: start.epoch, index: start.batch)
+        self.endEpoch = endEpoch
+        self.ordered = ordered
+        counts[start.epoch] = firstCount
+        normalizeCursor()
+    }
+
+    /// Moves the cursor past finished epochs (lock held, or during init).
+    func normalizeCursor() {
+        while cursor.epoch < endEpoch, let n = counts[cursor.epoch], cursor.index >= n {
+            cursor = BatchKey(epoch: cursor.epoch + 1, index: 0)
+        }
+    }
+
+    /// Waits for the next deliverable batch and lends its slot; nil at the end.
+    func take() throws(LoaderError) -> (BatchKey, Int)? {
+        try mutex.withLock { () throws(LoaderError) -> (BatchKey, Int)? in
+            while true {
+                if let failure { throw failure }
+                if ordered {
+                    normalizeCursor()
+                    if cursor.epoch >= endEpoch { return nil }
+                    if let slot = ready.removeValue(forKey: cursor) {
+                        let key = cursor
+                        pool.lend(slot)
+                        outstanding -= 1
+                        cursor.index += 1
+                        normalizeCursor()
+                        return (key, slot)
+                    }
+                } else {
+                    if let key = ready.keys.min(), let slot = ready.removeValue(forKey: key) {
+                        pool.lend(slot)
+                        outstanding -= 1
+                        cursor = key
+                        cursor.index += 1
+                        return (key, slot)
+                    }
+                    if producedAll && outstanding == 0 { return nil }
+                }
+                if pool.freeCount == 0 && pool.lentCount == pool.states.count {
+                    throw LoaderError(
+                        .usage,
+                        "all \(pool.states.count) batch slots are held by the consumer: release batches (or raise maxQueueSize) before asking for the next")
+                }
+                mutex.wait(timeoutSeconds: 0.5)
+            }
+        }
+    }
+
+    func release(_ slot: Int) {
+        mutex.withLock { pool.release(slot) }
+    }
+
+    /// Records skipped files, once per path.
+    func addSkipped(_ files: [SkippedFile]) {
+        for f in files where skippedPaths.insert(f.path).inserted { stats.skipped.append(f) }
+    }
+}
+
+/// Makes batches on the consumer's thread (`workers: 0`): the same sources, slots and ordering.
+final class InProcessProducer: Producer, @unchecked Sendable {
+    private var source: any BatchSource
+    private let state: LoaderState
+    private var lastSample = 0.0
+
+    init(source: any BatchSource, state: LoaderState) {
+        self.source = source
+        self.state = state
+    }
+
+    func prepareNext() throws(LoaderError) {
+        sampleMemoryIfDue()
+        let (key, slot): (BatchKey, Int)
+        let mustProduce = state.mutex.withLock { () -> (BatchKey, Int)?? in
+            state.normalizeCursor()
+            let key = state.cursor
+            if key.epoch >= state.endEpoch || state.failure != nil { return .some(nil) }
+            guard let slot = state.pool.acquire(for: key) else { return nil }
+            return (key, slot)
+        }
+        guard let produce = mustProduce else { return }  // no free slot: take() reports it
+        guard let produce else { return }
+        (key, slot) = produce
+        let base = state.slots.slot(slot)
+        let layout = state.slots.layout
+        layout.clearHeader(at: base)
+        var writer = layout.writer(at: base)
+        do {
+            let order = try source.order(epoch: key.epoch, index: key.index)
+            let skipped = try source.fill(order: order, epoch: key.epoch, index: key.index, into: &writer)
+            layout.writeHeader(at: base, epoch: key.epoch, index: key.index, writer: writer)
+            try state.mutex.withLock { () throws(LoaderError) in
+                state.pool.markReady(slot)
+                state.ready[key] = slot
+                state.outstanding += 1
+                state.addSkipped(skipped)
+            }
+            if key.index + 1 >= source.batchCount(epoch: key.epoch) {
+                _ = source.epochDidEnd(key.epoch)
+                let next = key.epoch + 1
+                let count = source.batchCount(epoch: next)
+                state.mutex.withLock {
+                    state.counts[next] = count
+                    if next >= state.endEpoch { state.producedAll = true }
+                }
+            }
+        } catch {
+            state.mutex.withLock { state.pool.release(slot) }
+            let failure = (error as? LoaderError) ?? LoaderError(.sequence, "\(key) failed: \(error)")
+            state.mutex.withLock { state.failure = failure }
+            throw failure
+        }
+    }
+
+    func wake() {}
+
+    func sampleMemory() {
+        let pss = MemoryProbe.proportionalSetSize(pid: getpid())
+        state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, pss) }
+    }
+
+    private func sampleMemoryIfDue() {
+        let now = monotonicSeconds()
+        if now - lastSample >= 0.1 {
+            lastSample = now
+            sampleMemory()
+        }
+    }
+
+    func shutdown() {}
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+extension Loader {
+    /// Batches in `epoch` (known once the loader has started that epoch; 0 before).
+    public func batchCount(epoch: Int) -> Int { state.mutex.withLock { state.counts[epoch] ?? 0 } }
+
+    /// Finished batches waiting to be taken right now.
+    public var queuedBatches: Int { state.mutex.withLock { state.ready.count } }
+}

@@ -1,0 +1,32 @@
+/// Why a load failed: a code, a sentence naming the file or batch, and a cause.
+///
+/// Its `description` is what the CLI prints before exiting with status 1.
+public struct LoaderError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        /// A file could not be decoded and the policy is `.fail`.
+        case badFile
+        /// A batch kept killing its workers.
+        case workerCrashed
+        /// The sequence threw, or cannot run where it was asked to.
+        case sequence
+        /// The dataset folder is missing, empty or unreadable.
+        case dataset
+        /// A system call failed (spawn, shared memory, pipes).
+        case system
+        /// The loader was asked for something impossible (bad options).
+        case usage
+    }
+
+    public var code: Code
+    public var message: String
+    /// The file at fault, when there is one.
+    public var path: String?
+
+    public init(_ code: Code, _ message: String, path: String? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+    }
+
+    public var description: String { message }
+}

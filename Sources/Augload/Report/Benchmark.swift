@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Logging
+
+/// Throughput measured side by side in one run: the decode-only ceiling and the full pipeline
+/// for several worker counts, on the same files (what `augload bench` prints).
+///
+/// Why ratios: on a shared 2-core machine absolute times move from run to run, but the ratio of
+/// the pipeline's rate to `ceiling × cores` measured in the same run is stable enough to compare.
+public enum Benchmark {
+    /// Decoding alone, one core, files already in memory.
+    public struct Ceiling: Sendable, Codable {
+        public var images = 0
+        public var failures = 0
+        public var seconds = 0.0
+        public var imagesPerSecond = 0.0
+        public var cpuMillisecondsPerImage = 0.0
+    }
+
+    /// The full pipeline with one worker count.
+    public struct Run: Sendable, Codable {
+        public var workers = 0
+        public var images = 0
+        public var batches = 0
+        public var expectedBatches = 0
+        /// Every batch index arrived exactly once, in order.
+        public var complete = false
+        public var seconds = 0.0
+        public var imagesPerSecond = 0.0
+        /// Loader and workers together.
+        public var cpuMillisecondsPerImage = 0.0
+        /// imagesPerSecond / (ceiling × min(max(workers, 1), cores)).
+        public var ratioToCeiling = 0.0
+        public var timeToFirstBatchSeconds = 0.0
+        public var peakMemoryBytes = 0
+        public var workerRestarts = 0
+        public var skipped = 0
+    }
+
+    public struct Result: Sendable, Codable {
+        public var cores = 0
+        public var images = 0
+        public var ceiling = Ceiling()
+        public var runs: [Run] = []
+    }
+
+    /// Measures `folder` (its first `limit` samples) with `options`.
+    public static func measure(
+        folder: ImageFolder, options: ImageBatchOptions, workerCounts: [Int], maxQueueSize: Int = 10, limit: Int? = nil,
+        logger: Logger = Logger(label: "augload"), progress: (String) -> Void = { _ in }
+    ) throws(LoaderError) -> Result {
+        let samples = limit.map { Array(folder.samples.prefix($0)) } ?? folder.samples
+        let subset = ImageFolder(root: folder.root, classes: folder.classes, samples: samples)
+        var result = Result()
+        result.cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        result.images = samples.count
+        progress("decode-only ceiling")
+        result.ceiling = ceiling(samples.map(\.path), options: options.decode)
+        for workers in workerCounts {
+            progress("pipeline, \(workers) workers")
+            var run = try pipeline(subset, options: options, workers: workers, maxQueueSize: maxQueueSize, logger: logger)
+            let cores = Double(min(max(workers, 1), result.cores))
+            run.ratioToCeiling = result.ceiling.imagesPerSecond > 0 ? run.imagesPerSecond / (result.ceiling.imagesPerSecond * cores) : 0
+            result.runs.append(run)
+        }
+        return result
+    }
+
+    /// Decodes every file once on this thread, from memory.
+    public static func ceiling(_ paths: [String], options: DecodeOptions) -> Ceiling {
+        var files: [[UInt8]] = []
+        var reader = FileBytes()
+        for p in paths {
+            if (try? reader.read(path: p)) != nil { files.append(reader.bytes) }
+        }
+        var image = Image()
+        var c = Ceiling()
+        let wall0 = monotonicSeconds()
+        let cpu0 = threadCPUSeconds()
+        for bytes in files {
+            if (try? ImageDecoder.decode(bytes, into: &image, options: options)) != nil { c.images += 1 } else { c.failures += 1 }
+        }
+        c.seconds = monotonicSeconds() - wall0
+        let cpu = threadCPUSeconds() - cpu0
+        c.imagesPerSecond = c.seconds > 0 ? Double(c.images) / c.seconds : 0
+        c.cpuMillisecondsPerImage = c.images > 0 ? cpu * 1000 / Double(c.images) : 0
+        return c
+    }
+
+    static func pipeline(
+        _ folder: ImageFolder, options: ImageBatchOptions, workers: Int, maxQueueSize: Int, logger: Logger
+    ) throws(LoaderError) -> Run {
+        let sequence = try ImageBatchSequence(folder: folder, options: options)
+        var run = Run()
+        run.workers = workers
+        run.expectedBatches = sequence.batchCount(epoch: 0)
+        let cpu0 = processTreeCPUSeconds()
+        let wall0 = monotonicSeconds()
+        let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: 1, logger: logger)
+        var inOrder = true
+        while let batch = try loader.next() {
+            if batch.index != run.batches { inOrder = false }
+            run.batches += 1
+            run.images += batch.count
+            batch.release()
+        }
+        let stats = loader.statistics
+        loader.close()
+        run.seconds = monotonicSeconds() - wall0
+        let cpu = processTreeCPUSeconds() - cpu0
+        run.complete = inOrder && run.batches == run.expectedBatches && run.images == sequence.samplesPerEpoch
+        run.imagesPerSecond = run.seconds > 0 ? Double(run.images) / run.seconds : 0
+        run.cpuMillisecondsPerImage = run.images > 0 ? cpu * 1000 / Double(run.images) : 0
+        run.timeToFirstBatchSeconds = stats.timeToFirstBatch ?? 0
+        run.peakMemoryBytes = stats.peakMemoryBytes
+        run.workerRestarts = stats.workerRestarts
+        run.skipped = stats.skipped.count
+        return run
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// CPU time of this process plus its reaped children (workers are reaped by `close`).
+    static func processTreeCPUSeconds() -> Double {
+        var total = 0.0
+        for who in [RUSAGE_SELF, RUSAGE_CHILDREN] {
+            var usage = rusage()
+            getrusage(who.rawValue, &usage)
+            total += Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
+            total += Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) * 1e-6
+        }
+        return total
+    }
+}

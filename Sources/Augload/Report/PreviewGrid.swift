@@ -1,0 +1,52 @@
+/// A contact sheet of augmented samples: one row per sample, its plain centre crop first, then
+/// `variants` augmentations of it (each from a different epoch's randomness), so a person sees at a
+/// glance what flips, crops and noise do.
+public enum PreviewGrid {
+    /// Builds the grid image (RGB8). Cells are `options.size` square, separated by `gap` pixels of
+    /// dark grey.
+    /// - Throws: ``LoaderError`` naming a file that cannot be decoded.
+    public static func make(
+        folder: ImageFolder, options: ImageBatchOptions, samples: Int, variants: Int, gap: Int = 4
+    ) throws(LoaderError) -> Image {
+        precondition(samples >= 1 && variants >= 1, "need at least one sample and one variant")
+        let side = options.size > 0 ? options.size : 224
+        var plain = options
+        plain.size = side
+        plain.crop = .center
+        plain.flip = .none
+        plain.noise = 0
+        var augmented = options
+        augmented.size = side
+        let sequence = try ImageBatchSequence(folder: folder, options: augmented)
+        let picks = Array(sequence.sampleOrder(epoch: 0).prefix(samples))
+        let columns = variants + 1
+        var grid = Image(
+            width: columns * side + (columns + 1) * gap, height: picks.count * side + (picks.count + 1) * gap, fill: 40)
+        var workspace = Pipeline.Workspace()
+        var cell = Image()
+        for (row, index) in picks.enumerated() {
+            let path = folder.samples[index].path
+            for column in 0..<columns {
+                let pipeline = column == 0 ? plain.pipeline : augmented.pipeline
+                var random = SampleRandom(seed: options.seed, epoch: column - 1, sample: index, stream: RandomStream.augment)
+                do throws(DecodeError) {
+                    try workspace.file.read(path: path)
+                    cell = try pipeline.augment(bytes: workspace.file.bytes, random: &random, workspace: &workspace)
+                } catch {
+                    throw LoaderError(.badFile, error.at(path).description, path: path)
+                }
+                paste(cell, into: &grid, x: gap + column * (side + gap), y: gap + row * (side + gap))
+            }
+        }
+        return grid
+    }
+
+    static func paste(_ cell: Image, into grid: inout Image, x: Int, y: Int) {
+        let w = min(cell.width, grid.width - x)
+        for row in 0..<min(cell.height, grid.height - y) {
+            for i in 0..<(w * 3) {
+                grid.pixels[((y + row) * grid.width + x) * 3 + i] = cell.pixels[row * cell.width * 3 + i]
+            }
+        }
+    }
+}

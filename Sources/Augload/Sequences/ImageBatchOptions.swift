@@ -1,0 +1,95 @@
+/// Crop modes of the built-in pipeline.
+public enum CropMode: String, Sendable, Codable, CaseIterable {
+    /// Resize the whole image to size × size.
+    case none
+    /// Resize the shorter side to size·8/7 (256 for 224), then crop the centre.
+    case center
+    /// Resize the shorter side to size·8/7, then crop at a random position.
+    case random
+    /// torchvision's RandomResizedCrop(size): random area 8–100 %, aspect 3/4–4/3.
+    case resized
+}
+
+/// Flip modes of the built-in pipeline (each axis with probability 0.5).
+public enum FlipMode: String, Sendable, Codable, CaseIterable {
+    case none, h, v, hv
+}
+
+/// What to do with a file that cannot be decoded.
+public enum ErrorPolicy: String, Sendable, Codable, CaseIterable {
+    /// Stop with an error naming the file and the reason.
+    case fail
+    /// Replace the sample with a good one chosen deterministically from the seed, and report it.
+    case skip
+}
+
+/// Options of ``ImageBatchSequence``: a validated value type; every error names the bad value
+/// and the allowed range.
+public struct ImageBatchOptions: Sendable, Hashable, Codable {
+    public var batchSize = 64
+    /// Output side in pixels; 0 keeps each image's own size (needs `batchSize == 1`).
+    public var size = 224
+    public var crop = CropMode.random
+    public var flip = FlipMode.h
+    /// Gaussian noise sigma in [0, 1] intensity units; 0 = off.
+    public var noise: Float = 0
+    public var layout = Layout.nhwc
+    public var dtype = DType.float32
+    /// Per-channel normalisation for float32 output (defaults: none, values in [0, 1]).
+    public var mean: [Float] = [0, 0, 0]
+    public var std: [Float] = [1, 1, 1]
+    public var shuffle = true
+    public var seed: UInt64 = 0
+    /// Drop the last batch of an epoch when it is not full.
+    public var dropLast = false
+    public var onError = ErrorPolicy.fail
+    public var decode = DecodeOptions()
+    public var sharding = Sharding()
+    /// Allow JPEG DCT-scaled decoding when a crop is shrunk 2× or more.
+    public var scaledDecode = true
+
+    public init() {}
+
+    /// Checks every option.
+    /// - Throws: ``LoaderError`` (`.usage`) naming the option, its value and the allowed range.
+    public func validate() throws(LoaderError) {
+        if batchSize < 1 { throw LoaderError(.usage, "batch size must be at least 1, got \(batchSize)") }
+        if size < 0 || size > 16384 { throw LoaderError(.usage, "size must be in 0...16384 (0 = keep each image's size), got \(size)") }
+        if size == 0 && batchSize != 1 {
+            throw LoaderError(.usage, "size 0 keeps each image's own size, so it needs batch size 1 (got \(batchSize))")
+        }
+        if !(noise >= 0 && noise <= 10) { throw LoaderError(.usage, "noise sigma must be in 0...10, got \(noise)") }
+        if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite }) {
+            throw LoaderError(.usage, "mean and std need 3 values each and std must be non-zero, got \(mean) / \(std)")
+        }
+    }
+
+    /// The augmentation steps these options describe.
+    public var steps: [any Augmentation] {
+        var steps: [any Augmentation] = []
+        if size > 0 {
+            let resizeTo = Int((Double(size) * 8 / 7).rounded())
+            switch crop {
+            case .none: steps.append(Resize(width: size, height: size))
+            case .center: steps += [Resize(shorterSide: resizeTo), CenterCrop(width: size, height: size)]
+            case .random: steps += [Resize(shorterSide: resizeTo), RandomCrop(width: size, height: size)]
+            case .resized: steps.append(RandomResizedCrop(width: size, height: size))
+            }
+        }
+        switch flip {
+        case .none: break
+        case .h: steps.append(Flip(horizontal: 0.5))
+        case .v: steps.append(Flip(horizontal: 0, vertical: 0.5))
+        case .hv: steps.append(Flip(horizontal: 0.5, vertical: 0.5))
+        }
+        if noise > 0 { steps.append(GaussianNoise(sigma: noise)) }
+        return steps
+    }
+
+    /// The pipeline these options describe.
+    public var pipeline: Pipeline {
+        Pipeline(
+            steps: steps, output: OutputFormat(layout: layout, dtype: dtype, mean: mean, std: std), decodeOptions: decode,
+            allowScaledDecode: scaledDecode)
+    }
+}

@@ -1,0 +1,234 @@
+/// The built-in sequence: an ``ImageFolder`` turned into augmented, labelled batches.
+///
+/// Each epoch the samples are shuffled by a permutation that is a pure function of
+/// `(seed, epoch)`, dealt to this rank (see ``Sharding``), and cut into batches of
+/// `batchSize` (the last one partial unless `dropLast`). Every image is decoded and augmented with
+/// randomness keyed by `(seed, epoch, sample index)`, straight into the batch's memory — so the
+/// bytes of batch *i* are the same in-process, in one worker or in seven.
+///
+///     var options = ImageBatchOptions()
+///     options.batchSize = 32
+///     options.crop = .resized
+///     let sequence = try ImageBatchSequence(folder: ImageFolder(root: "data/train"), options: options)
+///     let batch = try sequence.batch(at: 0)     // in-process; use a Loader for workers
+public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable {
+    public let folder: ImageFolder
+    public let options: ImageBatchOptions
+    /// The epoch ``batch(at:)`` produces; ``onEpochEnd()`` advances it.
+    public var epoch = 0
+
+    let pipeline: Pipeline
+    private var workspace = Pipeline.Workspace()
+    /// Replacement candidates an order carries for `.skip`.
+    static let replacementCandidates = 4
+
+    /// - Throws: ``LoaderError`` (`.usage`) for invalid options.
+    public init(folder: ImageFolder, options: ImageBatchOptions = .init()) throws(LoaderError) {
+        try options.validate()
+        self.folder = folder
+        self.options = options
+        pipeline = options.pipeline
+    }
+
+    /// Samples this rank sees per epoch.
+    public var samplesPerEpoch: Int { options.sharding.count(of: folder.samples.count) }
+
+    public var count: Int { batchCount(epoch: epoch) }
+
+    public func batchCount(epoch: Int) -> Int {
+        let n = samplesPerEpoch
+        return options.dropLast ? n / options.batchSize : (n + options.batchSize - 1) / options.batchSize
+    }
+
+    /// The dataset indices of this rank's samples in `epoch`, in order.
+    public func sampleOrder(epoch: Int) -> [Int] {
+        let total = folder.samples.count
+        var order = Array(0..<total)
+        if options.shuffle {
+            var random = SampleRandom(seed: options.seed, epoch: epoch, sample: -1, stream: RandomStream.shuffle)
+            order.shuffle(using: &random)
+        }
+        let s = options.sharding
+        if s.worldSize == 1 { return order }
+        return stride(from: s.rank, to: total, by: s.worldSize).map { order[$0] }
+    }
+
+    public func batch(at index: Int) throws -> Batch {
+        var copy = self
+        let order = try copy.order(epoch: epoch, index: index)
+        let requirement = try slotRequirement()
+        let layout = SlotLayout(requirement)
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: layout.slotSize, alignment: 4096)
+        var writer = layout.writer(at: memory)
+        do {
+            _ = try copy.fill(order: order, epoch: epoch, index: index, into: &writer)
+        } catch {
+            memory.deallocate()
+            throw error
+        }
+        let box = MemoryBox(memory)
+        return Batch(
+            epoch: epoch, index: index, shape: writer.shape, dtype: writer.dtype,
+            images: UnsafeRawBufferPointer(start: writer.images.baseAddress, count: writer.shape.reduce(1, *) * writer.dtype.size),
+            labels: UnsafeBufferPointer(start: writer.labels.baseAddress, count: writer.labelCount),
+            release: { box.free() })
+    }
+
+    public mutating func onEpochEnd() { epoch += 1 }
+
+    // MARK: BatchSource
+
+    /// Slots hold `batchSize` images of `size × size`. With size 0 (each image's own size, batch
+    /// size 1) the largest declared image of the dataset decides, which reads every file's header
+    /// once: meant for exporting what the decoder sees, not for training-scale datasets.
+    public func slotRequirement() throws -> SlotRequirement {
+        var pixels = options.size * options.size
+        if options.size == 0 {
+            var file = FileBytes()
+            for sample in folder.samples {
+                guard (try? file.read(path: sample.path)) != nil,
+                    let header = try? ImageDecoder.header(file.bytes, options: options.decode)
+                else { continue }
+                pixels = max(pixels, header.width * header.height)
+            }
+        }
+        return SlotRequirement(imageBytes: options.batchSize * max(pixels, 1) * 3 * options.dtype.size, labels: options.batchSize)
+    }
+
+    public func order(epoch: Int, index: Int) throws -> [UInt8] {
+        let count = batchCount(epoch: epoch)
+        guard (0..<count).contains(index) else {
+            throw LoaderError(.usage, "batch \(index) is out of range: epoch \(epoch) has \(count) batches")
+        }
+        let positions = sampleOrder(epoch: epoch)
+        let start = index * options.batchSize
+        let end = min(start + options.batchSize, positions.count)
+        var w = WireWriter()
+        w.int(end - start)
+        for i in positions[start..<end] {
+            w.int(i)
+            w.int(Int(folder.samples[i].label))
+            w.string(folder.samples[i].path)
+        }
+        var candidates: [Int] = []
+        if options.onError == .skip {
+            var random = SampleRandom(seed: options.seed, epoch: epoch, sample: index, stream: RandomStream.replacement)
+            for _ in 0..<ImageBatchSequence.replacementCandidates {
+                candidates.append(positions[random.nextInt(below: positions.count)])
+            }
+        }
+        w.int(candidates.count)
+        for i in candidates {
+            w.int(Int(folder.samples[i].label))
+            w.string(folder.samples[i].path)
+        }
+        return w.bytes
+    }
+
+    struct Order {
+        var samples: [(index: Int, label: Int32, path: String)] = []
+        var replacements: [(label: Int32, path: String)] = []
+
+        init(_ bytes: [UInt8]) throws(LoaderError) {
+            var r = WireReader(bytes)
+            let n = try r.int()
+            for _ in 0..<n { samples.append((try r.int(), Int32(try r.int()), try r.string())) }
+            let m = try r.int()
+            for _ in 0..<m { replacements.append((Int32(try r.int()), try r.string())) }
+        }
+    }
+
+    public func describe(order: [UInt8]) -> String {
+        guard let o = try? Order(order) else { return "(unreadable order)" }
+        return o.samples.map(\.path).joined(separator: ", ")
+    }
+
+    public mutating func fill(order bytes: [UInt8], epoch: Int, index: Int, into writer: inout BatchWriter) throws -> [SkippedFile] {
+        let order = try Order(bytes)
+        let side = options.size
+        var skipped: [SkippedFile] = []
+        var produced = (width: side, height: side)
+        let base = writer.images.baseAddress!
+        for (k, sample) in order.samples.enumerated() {
+            let imageBytes = side * side * 3 * options.dtype.size
+            let destination = base + k * imageBytes
+            var label = sample.label
+            switch attempt(sample.path, epoch: epoch, sample: sample.index, into: destination, side: side) {
+            case .success(let size):
+                produced = size
+            case .failure(let error):
+                guard options.onError == .skip else {
+                    throw LoaderError(.badFile, error.description, path: sample.path)
+                }
+                skipped.append(SkippedFile(path: sample.path, error: error.message))
+                var replaced = false
+                for candidate in order.replacements where candidate.path != sample.path {
+                    switch attempt(candidate.path, epoch: epoch, sample: sample.index, into: destination, side: side) {
+                    case .success(let size):
+                        produced = size
+                        label = candidate.label
+                        replaced = true
+                    case .failure(let again):
+                        skipped.append(SkippedFile(path: candidate.path, error: again.message))
+                    }
+                    if replaced { break }
+                }
+                if !replaced {
+                    throw LoaderError(
+                        .badFile,
+                        "\(error.description) (and none of its \(order.replacements.count) replacement candidates could be decoded)",
+                        path: sample.path)
+                }
+            }
+            writer.labels[k] = label
+        }
+        let n = order.samples.count
+        let shape = pipeline.output.shape(count: n, width: produced.width, height: produced.height)
+        try writer.finish(shape: shape, dtype: options.dtype, labelCount: n)
+        return skipped
+    }
+
+    /// Decodes and augments one file with the randomness of `sample` (a replacement keeps the
+    /// randomness of the sample it replaces).
+    private mutating func attempt(
+        _ path: String, epoch: Int, sample: Int, into destination: UnsafeMutableRawPointer, side: Int
+    ) -> Result<(width: Int, height: Int), DecodeError> {
+        var random = SampleRandom(seed: options.seed, epoch: epoch, sample: sample, stream: RandomStream.augment)
+        do throws(DecodeError) {
+            return .success(
+                try pipeline.run(
+                    path: path, random: &random, workspace: &workspace, into: destination, width: side > 0 ? side : nil,
+                    height: side > 0 ? side : nil))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The configuration crossing to workers: the options and class names, never the file list.
+    public func configuration() throws -> [UInt8] {
+        try TypeCodec.encodeJSON(Configuration(options: options, root: folder.root, classes: folder.classes))
+    }
+
+    public init(configuration: [UInt8]) throws {
+        let c = try TypeCodec.decodeJSON(Configuration.self, configuration)
+        try self.init(folder: ImageFolder(root: c.root, classes: c.classes, samples: []), options: c.options)
+    }
+
+    public mutating func epochDidEnd(_ epoch: Int) -> Bool { false }
+
+    /// Batches depend only on the epoch they are asked for, so workers run ahead across epochs.
+    public var isEpochPure: Bool { true }
+
+    struct Configuration: Codable {
+        var options: ImageBatchOptions
+        var root: String
+        var classes: [String]
+    }
+}
+
+/// Owns the memory of a batch built outside any loader.
+final class MemoryBox: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+    func free() { pointer.deallocate() }
+}

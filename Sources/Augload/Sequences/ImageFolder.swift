@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An image dataset laid out as `root/<class>/<image>`: class sub-folders become labels.
+///
+/// Classes are the non-hidden sub-folders of `root`, sorted by name (byte order), labelled
+/// 0, 1, 2, …; images are the files under each (recursively, sorted) whose extension is `.png`,
+/// `.jpg` or `.jpeg` in any case. Hidden files and folders (a leading dot) are skipped. The order
+/// is stable: the same tree always gives the same sample indices.
+///
+///     let folder = try ImageFolder(root: "data/train")
+///     print(folder.classes, folder.samples.count)
+public struct ImageFolder: Sendable {
+    /// One image and its label.
+    public struct Sample: Sendable, Hashable {
+        public var path: String
+        public var label: Int32
+    }
+
+    public let root: String
+    public let classes: [String]
+    public let samples: [Sample]
+
+    /// Scans `root`.
+    /// - Throws: ``LoaderError`` (`.dataset`) when `root` is missing or unreadable, has no class
+    ///   folders, or holds no images — saying how the layout should look.
+    public init(root: String) throws(LoaderError) {
+        self.root = root
+        let layout = "expected \(root)/<class>/<image>.jpg|.jpeg|.png, one sub-folder per class"
+        let entries: [(name: String, isDirectory: Bool)]
+        do {
+            entries = try ImageFolder.list(root)
+        } catch {
+            throw LoaderError(.dataset, "cannot read dataset folder \(root): \(error.reason)", path: root)
+        }
+        let classes = entries.filter { $0.isDirectory && !$0.name.hasPrefix(".") }.map(\.name).sorted(by: ImageFolder.byteOrder)
+        var samples: [Sample] = []
+        for (label, name) in classes.enumerated() {
+            var files: [String] = []
+            ImageFolder.collect(root + "/" + name, into: &files)
+            samples.append(contentsOf: files.map { Sample(path: $0, label: Int32(label)) })
+        }
+        if samples.isEmpty {
+            let loose = entries.filter { !$0.isDirectory && ImageFolder.isImageName($0.name) }.count
+            let hint = loose > 0 ? " (found \(loose) images directly in it: move them into class sub-folders)" : ""
+            throw LoaderError(.dataset, "no images found in \(root)\(hint); \(layout)", path: root)
+        }
+        self.classes = classes
+        self.samples = samples
+    }
+
+    /// An in-memory dataset (for tests and generated file lists).
+    public init(root: String, classes: [String], samples: [Sample]) {
+        self.root = root
+        self.classes = classes
+        self.samples = samples
+    }
+
+    /// True for names ending in .png, .jpg or .jpeg (any case) that are not hidden.
+    public static func isImageName(_ name: String) -> Bool {
+        if name.hasPrefix(".") { return false }
+        guard let dot = name.lastIndex(of: ".") else { return false }
+        let ext = name[name.index(after: dot)...].lowercased()
+        return ext == "png" || ext == "jpg" || ext == "jpeg"
+    }
+
+    static func byteOrder(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(b.utf8) }
+
+    private static func collect(_ dir: String, into files: inout [String]) {
+        guard let entries = try? list(dir) else { return }
+        for entry in entries.sorted(by: { byteOrder($0.name, $1.name) }) where !entry.name.hasPrefix(".") {
+            let path = dir + "/" + entry.name
+            if entry.isDirectory {
+                collect(path, into: &files)
+            } else if isImageName(entry.name) {
+                files.append(path)
+            }
+        }
+    }
+
+    struct ListError: Error { var reason: String }
+
+    /// Directory entries with their type (following symlinks for the type).
+    private static func list(_ dir: String) throws(ListError) -> [(name: String, isDirectory: Bool)] {
+        guard let handle = opendir(dir) else { throw ListError(reason: String(cString: strerror(errno))) }
+        defer { closedir(handle) }
+        var result: [(String, Bool)] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_LNK) || entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                if stat(dir + "/" + name, &st) == 0 { isDirectory = (st.st_mode & S_IFMT) == S_IFDIR }
+            }
+            result.append((name, isDirectory))
+        }
+        return result
+    }
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import CAugSystem
+
+/// The ring of batch slots: one `memfd_create` region shared by the loader and its workers (or a
+/// private anonymous mapping when everything runs in-process).
+///
+/// Why memfd: it is not limited by `/dev/shm`'s size and has no name, so nothing is left behind
+/// after a crash — the memory goes away with the last process that maps it.
+final class SharedSlots: @unchecked Sendable {
+    let layout: SlotLayout
+    let count: Int
+    /// The memfd, or -1 for a private mapping.
+    let fd: Int32
+    let base: UnsafeMutableRawPointer
+    var byteCount: Int { layout.slotSize * count }
+
+    /// Creates `count` slots. `shared` selects a memfd (for workers) over private memory.
+    init(layout: SlotLayout, count: Int, shared: Bool) throws(LoaderError) {
+        self.layout = layout
+        self.count = count
+        let bytes = layout.slotSize * count
+        if shared {
+            let fd = try Sys.call("memfd_create") { aug_memfd_create("augload-slots") }
+            do {
+                try Sys.call("ftruncate of the slot memory (\(bytes) bytes)") { ftruncate(fd, off_t(bytes)) }
+                base = try SharedSlots.map(fd: fd, bytes: bytes)
+            } catch {
+                Sys.close(fd)
+                throw error
+            }
+            self.fd = fd
+        } else {
+            fd = -1
+            base = try SharedSlots.map(fd: -1, bytes: bytes)
+        }
+    }
+
+    /// Maps `bytes` of `fd` shared (or anonymous private memory when fd is -1).
+    static func map(fd: Int32, bytes: Int) throws(LoaderError) -> UnsafeMutableRawPointer {
+        let flags = fd >= 0 ? MAP_SHARED : (MAP_PRIVATE | MAP_ANONYMOUS)
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, flags, fd, 0), p != MAP_FAILED else {
+            throw LoaderError(.system, "mmap of \(bytes) bytes of slot memory failed: \(String(cString: strerror(errno)))")
+        }
+        return p
+    }
+
+    /// Touches every page once so no batch pays for first-touch page faults.
+    func prefault() {
+        let page = 4096
+        var offset = 0
+        while offset < byteCount {
+            base.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+            offset += page
+        }
+    }
+
+    func slot(_ i: Int) -> UnsafeMutableRawPointer {
+        precondition(i >= 0 && i < count, "slot \(i) out of range")
+        return base + i * layout.slotSize
+    }
+
+    deinit {
+        munmap(base, byteCount)
+        Sys.close(fd)
+    }
+}

@@ -1,0 +1,59 @@
+/// The little binary format of everything that crosses between the loader and its workers:
+/// little-endian integers, length-prefixed strings and byte arrays. One writer, one reader.
+public struct WireWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func int(_ v: Int) {
+        withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    public mutating func string(_ s: String) {
+        let utf8 = Array(s.utf8)
+        int(utf8.count)
+        bytes.append(contentsOf: utf8)
+    }
+
+    public mutating func blob(_ b: [UInt8]) {
+        int(b.count)
+        bytes.append(contentsOf: b)
+    }
+}
+
+/// Reads what ``WireWriter`` wrote; a short or malformed message throws rather than trapping.
+public struct WireReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public var isAtEnd: Bool { offset >= bytes.count }
+
+    public mutating func int() throws(LoaderError) -> Int {
+        guard offset + 8 <= bytes.count else { throw LoaderError(.system, "malformed message: short integer") }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        offset += 8
+        return Int(Int64(bitPattern: v))
+    }
+
+    public mutating func u8() throws(LoaderError) -> UInt8 {
+        guard offset < bytes.count else { throw LoaderError(.system, "malformed message: short byte") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    public mutating func blob() throws(LoaderError) -> [UInt8] {
+        let n = try int()
+        guard n >= 0, offset + n <= bytes.count else { throw LoaderError(.system, "malformed message: bad length \(n)") }
+        defer { offset += n }
+        return Array(bytes[offset..<offset + n])
+    }
+
+    public mutating func string() throws(LoaderError) -> String {
+        String(decoding: try blob(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import CAugSystem
+
+/// One spawned worker: its pid, its end of the control channel, and what it is working on.
+///
+/// Workers are spawned with `posix_spawn` of `/proc/self/exe` — a fresh image of this very
+/// program, never a `fork()` of the running loader — with the channel as fd 3 and the slot memory
+/// as fd 4. The CAugSystem constructor turns the new process into a worker before `main`.
+final class WorkerProcess {
+    static let parentEnvironmentKey = "AUGLOAD_PARENT_PID"
+
+    let pid: pid_t
+    let channel: Int32
+    /// Bytes received but not yet parsed into frames.
+    var inbox: [UInt8] = []
+    /// The task in progress, if any.
+    var task: Task?
+    /// Monotonic id, for logs.
+    let serial: Int
+
+    struct Task {
+        var epoch: Int
+        var index: Int
+        var slot: Int
+        var order: [UInt8]
+    }
+
+    private init(pid: pid_t, channel: Int32, serial: Int) {
+        self.pid = pid
+        self.channel = channel
+        self.serial = serial
+    }
+
+    /// Spawns a worker sharing `slots`.
+    static func spawn(slots: SharedSlots, serial: Int) throws(LoaderError) -> WorkerProcess {
+        var fds: [Int32] = [-1, -1]
+        try Sys.call("socketpair") { aug_socketpair_cloexec(&fds) }
+        let (mine, theirs) = (fds[0], fds[1])
+        defer { Sys.close(theirs) }
+        var environment = ProcessEnvironment.current()
+        environment.append("\(AUG_WORKER_ENV)=3")
+        environment.append("\(parentEnvironmentKey)=\(getpid())")
+        let argv0 = CommandLine.arguments.first ?? "augload"
+        var pid: pid_t = 0
+        let rc = withCStrings([argv0, "[augload worker]"]) { argv in
+            withCStrings(environment) { envp in
+                let childFds = [theirs, slots.fd]
+                return aug_spawn("/proc/self/exe", argv, envp, childFds, Int32(childFds.count), &pid)
+            }
+        }
+        if rc != 0 {
+            Sys.close(mine)
+            throw LoaderError(.system, "cannot spawn a worker process: \(String(cString: strerror(rc)))")
+        }
+        return WorkerProcess(pid: pid, channel: mine, serial: serial)
+    }
+
+    func send(_ message: Message) throws(LoaderError) {
+        try Sys.writeAll(channel, message.encoded())
+    }
+
+    /// Reads what is available (non-blocking use after poll). Returns false at end of file.
+    func receive() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let n = chunk.withUnsafeMutableBytes { Glibc.recv(channel, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 {
+            inbox.append(contentsOf: chunk[0..<n])
+            return true
+        }
+        if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
+        return false
+    }
+
+    /// Closes the channel (the worker sees end of file and exits).
+    func closeChannel() { Sys.close(channel) }
+}
+
+/// The environment passed to workers: this process's, as `KEY=value` strings.
+enum ProcessEnvironment {
+    static func current() -> [String] {
+        var result: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if !s.hasPrefix(AUG_WORKER_ENV + "=") && !s.hasPrefix(WorkerProcess.parentEnvironmentKey + "=") { result.append(s) }
+            p += 1
+        }
+        return result
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

@@ -1,0 +1,118 @@
+/// An augmentation pipeline: steps, then an output format, run one sample at a time straight into
+/// a caller-provided buffer.
+///
+/// Leading geometric steps are planned and realised once (see ``GeometryRealizer``); a trailing
+/// ``GaussianNoise`` is fused into the output pass. Everything a sample allocates lives in a
+/// ``Workspace`` reused across samples, so a warm worker allocates nothing per image.
+///
+///     let pipeline = Pipeline(
+///         steps: [Resize(shorterSide: 256), RandomCrop(width: 224, height: 224), Flip(), GaussianNoise(sigma: 0.05)],
+///         output: OutputFormat(layout: .nchw, dtype: .float32))
+///     var workspace = Pipeline.Workspace()
+///     var random = SampleRandom(seed: 1, epoch: 0, sample: 7, stream: RandomStream.augment)
+///     try pipeline.run(path: "cat.jpg", random: &random, workspace: &workspace, into: slot,
+///                      width: 224, height: 224)
+public struct Pipeline: Sendable {
+    public var steps: [any Augmentation]
+    public var output: OutputFormat
+    public var decodeOptions: DecodeOptions
+    /// Decode JPEGs at a DCT scale when the crop will be shrunk 2× or more (faster, not bit-equal
+    /// to a full decode followed by an antialiased resize).
+    public var allowScaledDecode: Bool
+
+    public init(
+        steps: [any Augmentation], output: OutputFormat = OutputFormat(), decodeOptions: DecodeOptions = .init(),
+        allowScaledDecode: Bool = true
+    ) {
+        self.steps = steps
+        self.output = output
+        self.decodeOptions = decodeOptions
+        self.allowScaledDecode = allowScaledDecode
+    }
+
+    /// Reusable per-thread scratch: file bytes, decoded region, result image, resampler taps.
+    public struct Workspace: Sendable {
+        public var file = FileBytes()
+        var decoded = Image()
+        var result = Image()
+        var resampler = Resampler()
+        public init() {}
+    }
+
+    /// Reads, decodes, augments and writes one sample.
+    ///
+    /// - Parameters:
+    ///   - width/height: the size the batch expects; `nil` accepts whatever the pipeline produces.
+    /// - Returns: the produced size.
+    /// - Throws: ``DecodeError`` naming `path` (a size mismatch is `.argument`).
+    @discardableResult
+    public func run(
+        path: String, random: inout SampleRandom, workspace: inout Workspace, into destination: UnsafeMutableRawPointer,
+        width: Int?, height: Int?
+    ) throws(DecodeError) -> (width: Int, height: Int) {
+        do {
+            try workspace.file.read(path: path)
+            return try run(bytes: workspace.file.bytes, random: &random, workspace: &workspace, into: destination, width: width, height: height)
+        } catch {
+            throw error.at(path)
+        }
+    }
+
+    /// Like ``run(path:random:workspace:into:width:height:)`` on bytes already in memory.
+    public func run(
+        bytes: [UInt8], random: inout SampleRandom, workspace: inout Workspace, into destination: UnsafeMutableRawPointer,
+        width: Int?, height: Int?
+    ) throws(DecodeError) -> (width: Int, height: Int) {
+        try realize(bytes: bytes, random: &random, workspace: &workspace) { image, flipH, flipV, sigma, random throws(DecodeError) in
+            if let width, let height, image.width != width || image.height != height {
+                throw DecodeError(
+                    .argument,
+                    message: "the pipeline produced \(image.width)x\(image.height) but the batch holds \(width)x\(height) images")
+            }
+            output.emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: destination)
+            return (image.width, image.height)
+        }
+    }
+
+    /// Runs the steps on bytes and returns the augmented image (flips and noise applied, uint8).
+    public func augment(bytes: [UInt8], random: inout SampleRandom, workspace: inout Workspace) throws(DecodeError) -> Image {
+        try realize(bytes: bytes, random: &random, workspace: &workspace) { image, flipH, flipV, sigma, random in
+            var out = Image(width: image.width, height: image.height)
+            out.pixels.withUnsafeMutableBytes { buf in
+                OutputFormat().emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: buf.baseAddress!)
+            }
+            return out
+        }
+    }
+
+    private func realize<R>(
+        bytes: [UInt8], random: inout SampleRandom, workspace: inout Workspace,
+        finish: (Image, Bool, Bool, Float, inout SampleRandom) throws(DecodeError) -> R
+    ) throws(DecodeError) -> R {
+        let header = try ImageDecoder.header(bytes, options: decodeOptions)
+        var geometry = Geometry(sourceWidth: header.width, sourceHeight: header.height)
+        var next = 0
+        while next < steps.count && steps[next].plan(&geometry, random: &random) { next += 1 }
+        var rest = steps[next...]
+        var sigma: Float = 0
+        if let noise = rest.last as? GaussianNoise {
+            sigma = noise.sigma
+            rest = rest.dropLast()
+        }
+        try GeometryRealizer.realize(
+            geometry, bytes: bytes, format: header.format, options: decodeOptions, allowScaledDecode: allowScaledDecode,
+            decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
+        if rest.isEmpty {
+            return try finish(workspace.result, geometry.flipH, geometry.flipV, sigma, &random)
+        }
+        var image = workspace.result
+        if geometry.flipH || geometry.flipV {
+            var flips = Geometry(sourceWidth: image.width, sourceHeight: image.height)
+            flips.flipH = geometry.flipH
+            flips.flipV = geometry.flipV
+            image = GeometryRealizer.realize(flips, from: image, resampler: &workspace.resampler)
+        }
+        for step in rest { step.apply(to: &image, random: &random) }
+        return try finish(image, false, false, sigma, &random)
+    }
+}

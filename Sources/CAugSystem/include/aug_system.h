@@ -1,0 +1,62 @@
+// aug_system.h — Linux calls Swift cannot import cleanly, and the worker hook.
+//
+// Why this exists: memfd_create, pipe2-style socket flags, prctl and
+// posix_spawn_file_actions_addclosefrom_np need _GNU_SOURCE or are variadic/macros that Swift's
+// importer cannot see. Each function here is one thin call with errno preserved.
+//
+// The worker hook: a program that links augload becomes a worker when the loader re-executes it
+// with AUGLOAD_WORKER_FD in its environment. A constructor in this target sees the marker before
+// the program's own main() runs, calls the library's worker entry point and _exit()s, so the
+// user's top-level code never runs in a worker and no guard is needed.
+#ifndef AUG_SYSTEM_H
+#define AUG_SYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma clang assume_nonnull begin
+
+/// The environment variable that turns a re-executed program into a worker (value: the fd number
+/// of its channel to the loader).
+#define AUG_WORKER_ENV "AUGLOAD_WORKER_FD"
+
+/// memfd_create(name, MFD_CLOEXEC): anonymous shared memory that vanishes with its last user.
+int aug_memfd_create(const char *name);
+
+/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): the control channel to one worker.
+int aug_socketpair_cloexec(int fds[_Nonnull 2]);
+
+/// pipe2(fds, O_CLOEXEC | O_NONBLOCK): the loader's wake-up pipe.
+int aug_pipe_cloexec_nonblock(int fds[_Nonnull 2]);
+
+/// In the worker: ask for SIGKILL when the parent *thread* that spawned us exits, then re-check
+/// that the parent is still the one we expect (it may have died before the prctl took effect).
+/// Returns 0, or -1 if the parent is already gone.
+int aug_set_parent_death_signal(pid_t expected_parent);
+
+/// posix_spawn `path` with `argv`/`envp`, the child's fds `child_fds[i]` dup2'd to 3+i
+/// (cloexec cleared), everything from 3+count upwards closed, SIGPIPE and the signal mask reset.
+/// Returns 0 and the pid, or an errno.
+int aug_spawn(const char *path, char *_Nullable const argv[_Nonnull],
+              char *_Nullable const envp[_Nonnull], const int *child_fds, int count,
+              pid_t *pid_out);
+
+/// The library's worker entry point, defined in Swift with @_cdecl("aug_worker_main"). Weak, so
+/// programs that link this target without the Swift library still load. Returns the exit status.
+extern int aug_worker_main(int channel_fd) __attribute__((weak));
+
+/// True in a process that the hook turned into a worker (for diagnostics and tests).
+int aug_is_worker_process(void);
+
+#pragma clang assume_nonnull end
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The root command: subcommands only, so `augload --workers 7 dir/` routes to `run`.
+struct AugloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "augload",
+        abstract: "Load, decode and augment image folders into training batches with spawned worker processes.",
+        discussion: """
+            DIR is an image folder with one sub-folder per class (DIR/cat/1.jpg, DIR/dog/2.png, ...).
+            PNG and JPEG are decoded with libpng and libjpeg-turbo; workers write finished batches into
+            shared memory and the loader hands them over in order, without a copy.
+
+            Examples:
+              augload --workers 7 data/train              # same as: augload run --workers 7 data/train
+              augload export data/train --out batches/ --batch-size 32 --dtype uint8
+              augload bench data/train --workers 1,2,7
+              augload preview data/train -o grid.png --samples 6 --variants 5
+
+            Exit status: 0 success, 1 the run failed (the message names the file and reason), 2 bad usage.
+            """,
+        version: "0.1.0",
+        subcommands: [RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+}

@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import ArgumentParser
+import Augload
+import Logging
+
+extension CropMode: ExpressibleByArgument {}
+extension FlipMode: ExpressibleByArgument {}
+extension Layout: ExpressibleByArgument {}
+extension DType: ExpressibleByArgument {}
+extension ErrorPolicy: ExpressibleByArgument {}
+
+/// Normalisation presets for float32 output.
+enum Normalization: String, ExpressibleByArgument, CaseIterable {
+    case none, imagenet
+}
+
+/// `--workers N`, for the commands that run one loader.
+struct WorkerOption: ParsableArguments {
+    @Option(help: "Worker processes (0 = everything on the calling thread). Default: the number of cores.")
+    var workers: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+    func validate() throws {
+        guard workers >= 0 && workers <= 256 else { throw ValidationError("--workers must be in 0...256, got \(workers)") }
+    }
+}
+
+/// The options every command shares (DESIGN.md's contract).
+struct SharedOptions: ParsableArguments {
+    @Argument(help: "Image folder: one sub-folder per class.", completion: .directory)
+    var directory: String
+
+    @Option(help: "Images per batch.")
+    var batchSize: Int = 64
+
+    @Option(help: "Output side in pixels (0 = each image's own size; needs --batch-size 1).")
+    var size: Int = 224
+
+    @Option(help: "Epochs to run.")
+    var epochs: Int = 1
+
+    @Option(help: "Most batches in flight, waiting or held at once (the prefetch queue).")
+    var queue: Int = 10
+
+    @Option(help: "Seed of every random choice (shuffle, crops, flips, noise).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Mirror with probability 0.5: \(FlipMode.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var flip: FlipMode = .h
+
+    @Option(help: "Crop: \(CropMode.allCases.map(\.rawValue).joined(separator: ", ")) (random/center resize the shorter side to size*8/7 first).")
+    var crop: CropMode = .random
+
+    @Option(help: "Gaussian noise sigma in [0, 1] intensity units (0 = off).")
+    var noise: Float = 0
+
+    @Option(help: "Batch layout: nhwc or nchw.")
+    var layout: Layout = .nhwc
+
+    @Option(help: "Element type: uint8 or float32 ([0, 1], then normalised).")
+    var dtype: DType = .float32
+
+    @Option(help: "Normalisation for float32: none or imagenet (torchvision's mean/std).")
+    var normalize: Normalization = .none
+
+    @Flag(inversion: .prefixedNo, help: "Shuffle each epoch (a pure function of seed and epoch).")
+    var shuffle = true
+
+    @Option(name: .customLong("on-error"), help: "Undecodable file: fail (exit 1 naming it) or skip (replace and report).")
+    var onError: ErrorPolicy = .fail
+
+    @Option(help: "Stop after this many batches in total.")
+    var maxBatches: Int?
+
+    @Flag(help: "Drop the last batch of an epoch when it is not full.")
+    var dropLast = false
+
+    @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
+    var strict = false
+
+    @Flag(name: .shortAndLong, help: "No progress on stderr.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Log worker lifecycle events (spawned, died, restarted) on stderr.")
+    var verbose = false
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard size >= 0 && size <= 16384 else { throw ValidationError("--size must be in 0...16384, got \(size)") }
+        guard size != 0 || batchSize == 1 else {
+            throw ValidationError("--size 0 keeps each image's own size, so it needs --batch-size 1 (got \(batchSize))")
+        }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard queue >= 1 && queue <= 4096 else { throw ValidationError("--queue must be in 1...4096, got \(queue)") }
+        guard noise >= 0 && noise <= 10 else { throw ValidationError("--noise must be in 0...10, got \(noise)") }
+        if let maxBatches, maxBatches < 1 { throw ValidationError("--max-batches must be at least 1, got \(maxBatches)") }
+    }
+
+    /// The sequence options these flags describe, sharded by the launcher's environment.
+    var imageOptions: ImageBatchOptions {
+        var o = ImageBatchOptions()
+        o.batchSize = batchSize
+        o.size = size
+        o.crop = crop
+        o.flip = flip
+        o.noise = noise
+        o.layout = layout
+        o.dtype = dtype
+        if normalize == .imagenet {
+            o.mean = OutputFormat.imageNetMean
+            o.std = OutputFormat.imageNetStd
+        }
+        o.shuffle = shuffle
+        o.seed = seed
+        o.dropLast = dropLast
+        o.onError = onError
+        o.decode = DecodeOptions(strict: strict)
+        var environment: [String: String] = [:]
+        for key in ["RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"] {
+            if let v = getenv(key) { environment[key] = String(cString: v) }
+        }
+        o.sharding = Sharding.fromEnvironment(environment)
+        return o
+    }
+
+    func makeSequence() throws -> ImageBatchSequence {
+        try ImageBatchSequence(folder: ImageFolder(root: directory), options: imageOptions)
+    }
+
+    func makeLogger() -> Logger {
+        var logger = Logger(label: "augload") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = verbose ? .debug : .warning
+        return logger
+    }
+
+    /// True when progress may be drawn: stderr is a terminal and nobody asked for quiet output.
+    func showsProgress(json: Bool) -> Bool { !quiet && !json && isatty(STDERR_FILENO) == 1 }
+}

@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import ArgumentParser
+import Augload
+
+// Exit status contract (DESIGN.md): 0 success, 1 the run failed (the message names the file and the
+// reason), 2 bad usage. ArgumentParser exits 64 on bad usage on Linux, so map it here.
+do {
+    var command = try AugloadCommand.parseAsRoot()
+    try command.run()
+} catch let error as LoaderError {
+    writeStderr("augload: error: \(error.description)\n")
+    exit(ExitCode.failure.rawValue)
+} catch let error as DecodeError {
+    writeStderr("augload: error: \(error.description)\n")
+    exit(ExitCode.failure.rawValue)
+} catch {
+    let code = AugloadCommand.exitCode(for: error)
+    let message = AugloadCommand.fullMessage(for: error)
+    if code == .success {
+        if !message.isEmpty { print(message) }
+        exit(0)
+    }
+    if !message.isEmpty { writeStderr(message + "\n") }
+    exit(code == .validationFailure || code.rawValue == 64 ? 2 : code.rawValue)
+}
