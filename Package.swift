@@ -52,7 +52,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["Augload"], path: "Tests/TestSupport"),
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .target(name: "TestSupport", dependencies: ["Augload", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "AugloadCoreTests", dependencies: ["AugloadCore", "TestSupport"]),
         .testTarget(name: "AugloadTests", dependencies: ["Augload", "TestSupport"]),
         .testTarget(name: "augloadCLITests", dependencies: ["TestSupport"]),

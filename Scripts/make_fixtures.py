@@ -518,7 +518,7 @@ BAD_CASES = [
      "entropy-coded data; no EOI", "truncated"),
     ("truncated.png", "valid RGB 8-bit PNG (120x90) cut in the middle of its only IDAT; no IEND",
      "truncated"),
-    ("corrupt-middle.jpg", "valid baseline JPEG (160x120); 48 bytes in the middle of the "
+    ("corrupt-middle.jpg", "valid 4:2:0 baseline JPEG (160x120); 56 bytes in the middle of the "
      "entropy-coded data overwritten with garbage (random bytes around a run of stuffed "
      "0xFF00, so an invalid all-ones Huffman code and no false markers). libjpeg recovers with "
      "'Corrupt JPEG data: bad Huffman code' warnings and decodes garbage; Pillow ignores the "

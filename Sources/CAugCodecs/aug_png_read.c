@@ -83,8 +83,41 @@ static int create(png_ctx *c, const uint8_t *data, size_t size, aug_error *err,
     return AUG_OK;
 }
 
+static uint32_t be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+// Walks the chunk headers before the first IDAT (the ones png_read_info reads). libpng 1.6
+// allocates an ancillary chunk's declared length before reading it, so a cut-off file whose
+// tEXt/zTXt/iTXt/... chunk claims ~1 GiB would make it allocate ~1 GiB just to hit the end of
+// the data. A chunk that declares more bytes than remain means the file is truncated: say so
+// without calling libpng. Malformed lengths (>= 2^31) and chunk types are left to libpng.
+static int precheck_chunks(const uint8_t *data, size_t size, aug_error *err) {
+    size_t pos = 8;
+    while (size - pos >= 8) {
+        uint32_t len = be32(data + pos);
+        const uint8_t *type = data + pos + 4;
+        for (int i = 0; i < 4; i++) {
+            uint8_t ch = (uint8_t)(type[i] | 0x20);
+            if (ch < 'a' || ch > 'z') return AUG_OK;  // not a chunk type: libpng reports it
+        }
+        if (len > 0x7fffffffu) return AUG_OK;
+        if (memcmp(type, "IDAT", 4) == 0 || memcmp(type, "IEND", 4) == 0) return AUG_OK;
+        if ((uint64_t)len + 12 > size - pos) {
+            return aug_fail(err, AUG_ERR_TRUNCATED,
+                            "truncated PNG: data ends inside the %.4s chunk (it declares %u bytes, "
+                            "%zu remain)",
+                            (const char *)type, (unsigned)len, size - pos - 8);
+        }
+        pos += (size_t)len + 12;
+    }
+    return AUG_OK;
+}
+
 // Called under setjmp: reads up to the image data, applies the pixel limit.
 static int open_info(png_structp png, png_infop info, png_ctx *c, const aug_opts *o) {
+    int st = precheck_chunks(c->data, c->size, c->err);
+    if (st != AUG_OK) return st;
     png_set_read_fn(png, c, read_mem);
     // Our own pixel limit decides; libpng's default 1,000,000-per-side limit would pre-empt it.
     png_set_user_limits(png, 0x7fffffffu, 0x7fffffffu);
@@ -106,9 +139,11 @@ int aug_png_header(const uint8_t *data, size_t size, const aug_opts *o, aug_head
     }
     st = open_info(png, info, &c, o);
     out->format = AUG_FORMAT_PNG;
-    out->width = (int32_t)png_get_image_width(png, info);
-    out->height = (int32_t)png_get_image_height(png, info);
-    out->components = components_of(png_get_color_type(png, info));
+    if (png_get_image_width(png, info) != 0) {  // IHDR was read (also reported for TOO_LARGE)
+        out->width = (int32_t)png_get_image_width(png, info);
+        out->height = (int32_t)png_get_image_height(png, info);
+        out->components = components_of(png_get_color_type(png, info));
+    }
     png_destroy_read_struct(&png, &info, NULL);
     return st;
 }

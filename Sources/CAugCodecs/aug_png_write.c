@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <png.h>
 
@@ -16,6 +17,13 @@ typedef struct png_wctx {
     aug_error *err;
     const char *path;
 } png_wctx;
+
+// Removes the failed output, but only if it is a regular file: never unlink a device, FIFO or
+// similar node the caller pointed us at (e.g. /dev/full).
+static void remove_partial(FILE *fp, const char *path) {
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) remove(path);
+}
 
 static void errno_text(int e, char *buf, size_t n) {
     buf[0] = '\0';
@@ -76,8 +84,8 @@ int aug_write_png_rgb8(const char *path, const uint8_t *pixels, int32_t width, i
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
+        remove_partial(fp, path);
         fclose(fp);
-        remove(path);
         return err->status;
     }
     png_init_io(png, fp);
@@ -89,16 +97,19 @@ int aug_write_png_rgb8(const char *path, const uint8_t *pixels, int32_t width, i
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
 
-    int failed = ferror(fp);
+    // Flush before closing so a late write error (disk full) is still reported and cleaned up.
+    int failed = fflush(fp) != 0 || ferror(fp);
     int e = errno;
+    if (failed) remove_partial(fp, path);
     if (fclose(fp) != 0 && !failed) {
         failed = 1;
         e = errno;
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) remove(path);
     }
     if (failed) {
         char et[96];
         errno_text(e, et, sizeof et);
-        remove(path);
         return aug_fail(err, AUG_ERR_IO, "cannot write PNG %s: %s", path, et);
     }
     return AUG_OK;

@@ -99,7 +99,7 @@ public struct Resampler: Sendable {
         let rowFirst = vertical.lower
         let rows = vertical.upper - vertical.lower
         let needed = rows * outWidth * 3
-        if temp.count < needed { temp.append(contentsOf: repeatElement(0, count: needed - temp.count)) }
+        if temp.count < needed { temp.resizeUninitialized(to: needed) }
         let half = Int32(1 << (Resampler.precisionBits - 1))
         let shift = Int32(Resampler.precisionBits)
         temp.withUnsafeMutableBufferPointer { tbuf in

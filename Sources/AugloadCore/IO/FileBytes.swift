@@ -24,10 +24,9 @@ public struct FileBytes: Sendable {
         if fstat(fd, &st) != 0 { throw DecodeError(.io, path: path, message: "cannot stat: \(errnoText())") }
         if (st.st_mode & S_IFMT) != S_IFREG { throw DecodeError(.io, path: path, message: "not a regular file") }
         let size = Int(st.st_size)
-        bytes.removeAll(keepingCapacity: true)
-        bytes.reserveCapacity(size)
         var failure: Int32 = 0
-        bytes.append(contentsOf: repeatElement(0, count: size))
+        if size > bytes.capacity { bytes = [] }
+        bytes.resizeUninitialized(to: size)
         let got = bytes.withUnsafeMutableBytes { buf -> Int in
             var done = 0
             while done < size {

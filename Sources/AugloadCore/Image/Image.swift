@@ -46,19 +46,36 @@ public struct Image: Sendable, Equatable {
         precondition(width >= 0 && height >= 0, "image size must not be negative")
         self.width = width
         self.height = height
-        let count = width * height * 3
-        if pixels.count != count {
-            if pixels.count > count {
-                pixels.removeLast(pixels.count - count)
-            } else {
-                pixels.append(contentsOf: repeatElement(0, count: count - pixels.count))
-            }
-        }
+        pixels.resizeUninitialized(to: width * height * 3)
     }
 
     /// The RGB triple at (x, y).
     public subscript(x x: Int, y y: Int) -> (UInt8, UInt8, UInt8) {
         let i = (y * width + x) * 3
         return (pixels[i], pixels[i + 1], pixels[i + 2])
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Sets `count`, keeping capacity when shrinking; new bytes are zero. Growing beyond the
+    /// capacity reallocates once (no per-element work, which matters in unoptimised builds).
+    @inlinable
+    public mutating func resizeUninitialized(to newCount: Int) {
+        if newCount <= count {
+            if newCount < count { removeLast(count - newCount) }
+            return
+        }
+        if newCount > capacity {
+            let old = self
+            self = [UInt8](unsafeUninitializedCapacity: newCount) { buffer, initialized in
+                old.withUnsafeBufferPointer { src in
+                    if let base = src.baseAddress { buffer.baseAddress!.update(from: base, count: src.count) }
+                }
+                (buffer.baseAddress! + old.count).update(repeating: 0, count: newCount - old.count)
+                initialized = newCount
+            }
+        } else {
+            append(contentsOf: repeatElement(0, count: newCount - count))
+        }
     }
 }
