@@ -52,10 +52,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A program with top-level side effects whose workers must never run its top level.
+        .executableTarget(name: "augload-probe", dependencies: ["Augload"], path: "Tests/WorkerProbe"),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["Augload", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "AugloadCoreTests", dependencies: ["AugloadCore", "TestSupport"]),
-        .testTarget(name: "AugloadTests", dependencies: ["Augload", "TestSupport"]),
+        .testTarget(name: "AugloadTests", dependencies: ["Augload", "TestSupport", "CAugSystem"]),
         .testTarget(name: "augloadCLITests", dependencies: ["TestSupport"]),
     ]
 )

@@ -126,6 +126,7 @@ int aug_output_size(const uint8_t *data, size_t size, const aug_decode_options *
     aug_opts o;
     aug_format fmt = AUG_FORMAT_UNKNOWN;
     aug_header hdr;
+    memset(&hdr, 0, sizeof hdr);
     int32_t sw = 0, sh = 0;
     *out_width = 0;
     *out_height = 0;
@@ -139,7 +140,7 @@ int aug_output_size(const uint8_t *data, size_t size, const aug_decode_options *
         sh = hdr.height;
     }
     if (st != AUG_OK) return st;
-    aug_region r;
+    aug_region r = {0, 0, 0, 0};
     st = aug_resolve_region(&o, sw, sh, &r, err);
     if (st != AUG_OK) return st;
     *out_width = r.w;

@@ -92,6 +92,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
         _ = write(wakeWrite, &byte, 1)
     }
 
+    var workerProcessIDs: [Int32] { state.mutex.withLock { workers.map(\.pid) } }
+
     func sampleMemory() {
         let pids = state.mutex.withLock { [getpid()] + workers.map(\.pid) }
         let total = pids.reduce(0) { $0 + MemoryProbe.proportionalSetSize(pid: $1) }

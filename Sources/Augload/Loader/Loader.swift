@@ -47,7 +47,7 @@ public final class Loader: @unchecked Sendable {
     }
 
     let state: LoaderState
-    private let producer: Producer
+    let producer: Producer
     private let startTime: Double
 
     /// - Parameters:
@@ -177,6 +177,7 @@ protocol Producer: AnyObject, Sendable {
     func wake()
     func sampleMemory()
     func shutdown()
+    var workerProcessIDs: [Int32] { get }
 }
 
 /// The state the consumer and the dispatcher share, under one lock.
@@ -320,6 +321,8 @@ final class InProcessProducer: Producer, @unchecked Sendable {
 
     func wake() {}
 
+    var workerProcessIDs: [Int32] { [] }
+
     func sampleMemory() {
         let pss = MemoryProbe.proportionalSetSize(pid: getpid())
         state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, pss) }
@@ -345,6 +348,9 @@ func monotonicSeconds() -> Double {
 extension Loader {
     /// Batches in `epoch` (known once the loader has started that epoch; 0 before).
     public func batchCount(epoch: Int) -> Int { state.mutex.withLock { state.counts[epoch] ?? 0 } }
+
+    /// The process ids of the live workers (empty in-process), for diagnostics.
+    public var workerProcessIDs: [Int32] { producer.workerProcessIDs }
 
     /// Finished batches waiting to be taken right now.
     public var queuedBatches: Int { state.mutex.withLock { state.ready.count } }

@@ -23,6 +23,10 @@ public struct FileBytes: Sendable {
         var st = stat()
         if fstat(fd, &st) != 0 { throw DecodeError(.io, path: path, message: "cannot stat: \(errnoText())") }
         if (st.st_mode & S_IFMT) != S_IFREG { throw DecodeError(.io, path: path, message: "not a regular file") }
+        if st.st_size == 0 {
+            try readToEnd(fd, path: path)
+            return
+        }
         let size = Int(st.st_size)
         var failure: Int32 = 0
         if size > bytes.capacity { bytes = [] }
@@ -43,6 +47,23 @@ public struct FileBytes: Sendable {
         }
         if got < 0 { throw DecodeError(.io, path: path, message: "cannot read: \(String(cString: strerror(failure)))") }
         if got < size { bytes.removeLast(size - got) }
+    }
+}
+
+extension FileBytes {
+    /// Files whose size is not known up front (those in /proc report 0): read until end of file.
+    private mutating func readToEnd(_ fd: Int32, path: String) throws(DecodeError) {
+        bytes.removeAll(keepingCapacity: true)
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DecodeError(.io, path: path, message: "cannot read: \(errnoText())")
+            }
+            if n == 0 { return }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
     }
 }
 

@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# bench_peers.sh: augload beside the standard Python loaders (Pool + Pillow, PyTorch DataLoader +
+# torchvision, Keras 3 PyDataset) and the libjpeg-turbo decode ceiling, on the same files, in one
+# run on this machine, printed as ONE markdown table.
+#
+# Run from the repository root:
+#   Scripts/bench_peers.sh                     # set up what is missing, build release, measure
+#   Scripts/bench_peers.sh --no-build --n 500  # use the existing .build/release/augload, 500 images
+#   Scripts/bench_peers.sh --help
+#
+# Everything it makes goes to peers-data/ (git-ignored): venv/, ds/ (the synthetic ImageFolder),
+# build/ (the C ceiling), results/DATE/ (raw JSON, logs and table.md of each run).
+# The peers' scripts are read from ../shared/peers beside the repository (override: PEERS_DIR).
+#
+# Both sides run the same pipeline on the same first N files (ImageFolder order: sorted classes,
+# sorted files): decode -> resize shorter side to 256 (bilinear, antialiased) -> random crop 224
+# -> horizontal flip p=0.5 -> float32 CHW in [0,1] -> + N(0, 0.05^2) -> batches of 64.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: Scripts/bench_peers.sh [options]
+
+  --n N              images measured per run, the first N of the dataset (default 1000)
+  --dataset-size M   JPEGs to generate when the dataset is missing or smaller (default 2000, at least N)
+  --workers LIST     augload worker counts (default 1,2,7)
+  --peers LIST       peers.py benchmarks, names or globs (default
+                     c_ceiling,pool_2,torch_tv1_w2,torch_tv1_w7,keras_w7; see --list-peers)
+  --repeats R        peers.py repeats per benchmark, median reported (default 1)
+  --pss-ms MS        peers.py PSS sampling period in ms; 0 = RSS only (default 1000; augload reports PSS)
+  --no-build         do not run `swift build -c release`; use the existing binary
+  --no-augload       measure the peers only (same as AUGLOAD_SKIP=1)
+  --no-peers         measure augload only (the venv and dataset are still needed)
+  --no-frameworks    never try to pip install torch/torchvision/keras (peers needing them are skipped)
+  --retry-install    try installing torch/torchvision/keras again after an earlier failure
+  --list-peers       print the peers' benchmark names and exit
+  -h, --help         this help
+
+Environment:
+  PEERS_DIR      the peers' scripts (default: ../shared/peers beside the repository)
+  PEERS_DATA     scratch folder (default: peers-data)
+  AUGLOAD_BIN    augload binary (default: .build/release/augload)
+  AUGLOAD_SKIP   1 = do not build or run augload
+  PYTHON         interpreter used to create the venv (default: python3)
+  KERAS_BACKEND  backend for the Keras peers (default: torch)
+EOF
+}
+
+say() { printf '==> %s\n' "$*" >&2; }
+warn() { printf '!!! %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- arguments
+N=1000
+DATASET_SIZE=2000
+WORKERS=1,2,7
+PEERS='c_ceiling,pool_2,torch_tv1_w2,torch_tv1_w7,keras_w7'
+REPEATS=1
+PSS_MS=1000
+BUILD=1
+RUN_AUGLOAD=1
+RUN_PEERS=1
+FRAMEWORKS=1
+RETRY_INSTALL=0
+LIST_PEERS=0
+[[ "${AUGLOAD_SKIP:-0}" == 1 ]] && RUN_AUGLOAD=0
+
+need_value() { [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value (see --help)"; }
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --n) need_value "$@"; N="$2"; shift 2 ;;
+        --dataset-size) need_value "$@"; DATASET_SIZE="$2"; shift 2 ;;
+        --workers) need_value "$@"; WORKERS="$2"; shift 2 ;;
+        --peers) need_value "$@"; PEERS="$2"; shift 2 ;;
+        --repeats) need_value "$@"; REPEATS="$2"; shift 2 ;;
+        --pss-ms) need_value "$@"; PSS_MS="$2"; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --no-augload) RUN_AUGLOAD=0; shift ;;
+        --no-peers) RUN_PEERS=0; shift ;;
+        --no-frameworks) FRAMEWORKS=0; shift ;;
+        --retry-install) RETRY_INSTALL=1; shift ;;
+        --list-peers) LIST_PEERS=1; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+[[ "$N" =~ ^[1-9][0-9]*$ ]] || die "--n takes a positive integer, got '$N'"
+[[ "$DATASET_SIZE" =~ ^[1-9][0-9]*$ ]] || die "--dataset-size takes a positive integer, got '$DATASET_SIZE'"
+[[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || die "--repeats takes a positive integer, got '$REPEATS'"
+[[ "$PSS_MS" =~ ^[0-9]+$ ]] || die "--pss-ms takes a non-negative integer, got '$PSS_MS'"
+[[ "$WORKERS" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--workers takes a list like 1,2,7, got '$WORKERS'"
+((DATASET_SIZE >= N)) || DATASET_SIZE=$N
+
+# ---------------------------------------------------------------- paths (relative to the repo root)
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+[[ -f Package.swift ]] || die "$REPO_ROOT does not look like the augload repository (no Package.swift)"
+PEERS_DIR="${PEERS_DIR:-../shared/peers}"
+PEERS_DATA="${PEERS_DATA:-peers-data}"
+AUGLOAD_BIN="${AUGLOAD_BIN:-.build/release/augload}"
+PYTHON="${PYTHON:-python3}"
+export KERAS_BACKEND="${KERAS_BACKEND:-torch}"
+VENV="$PEERS_DATA/venv"
+VPY="$VENV/bin/python"
+DS="$PEERS_DATA/ds"
+JPEG_ROOT="$DS/jpeg"
+for f in peers.py gen_dataset.py pipeline_np.py pipeline_fw.py decode_ceiling.c; do
+    [[ -f "$PEERS_DIR/$f" ]] || die "$PEERS_DIR/$f not found: set PEERS_DIR to the peers' folder"
+done
+mkdir -p "$PEERS_DATA"
+
+if ((LIST_PEERS)); then
+    command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
+    py="$VPY"; [[ -x "$py" ]] || py="$PYTHON"
+    exec "$py" "$PEERS_DIR/peers.py" --list
+fi
+
+# ---------------------------------------------------------------- (a) venv, frameworks, dataset
+have_mod() { "$VPY" -c "import $1" >/dev/null 2>&1; }
+
+if [[ ! -x "$VPY" ]]; then
+    command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON)"
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV" || die "could not create the venv (Debian: apt-get install python3-venv)"
+fi
+if ! have_mod numpy || ! have_mod PIL || ! have_mod psutil; then
+    say "installing numpy Pillow psutil into $VENV"
+    "$VPY" -m pip install --quiet numpy Pillow psutil || die "pip install numpy Pillow psutil failed"
+fi
+
+FW_MARK="$VENV/.frameworks-install-failed"
+FW_LOG="$PEERS_DATA/pip-frameworks.log"
+((RETRY_INSTALL)) && rm -f "$FW_MARK"
+install_frameworks() {
+    : >"$FW_LOG"
+    if ! { have_mod torch && have_mod torchvision; }; then
+        say "installing torch + torchvision (CPU wheels if their index is reachable, else PyPI; large, log: $FW_LOG)"
+        if ! "$VPY" -m pip install --timeout 20 --retries 1 torch torchvision \
+            --index-url https://download.pytorch.org/whl/cpu >>"$FW_LOG" 2>&1; then
+            say "CPU wheel index not reachable; installing torch + torchvision from PyPI (several GB)"
+            "$VPY" -m pip install torch torchvision >>"$FW_LOG" 2>&1 || true
+        fi
+        if ! { have_mod torch && have_mod torchvision; }; then
+            warn "torch/torchvision did not install or do not import (see $FW_LOG)"
+            : >"$FW_MARK"
+        fi
+    fi
+    if ! have_mod keras; then
+        say "installing keras (log: $FW_LOG)"
+        "$VPY" -m pip install keras >>"$FW_LOG" 2>&1 || { warn "pip install keras failed (see $FW_LOG)"; : >"$FW_MARK"; }
+    fi
+}
+if ((FRAMEWORKS)) && { ! have_mod torch || ! have_mod torchvision || ! have_mod keras; }; then
+    if [[ -e "$FW_MARK" ]]; then
+        warn "torch/torchvision/keras: an earlier install failed (see $FW_LOG); not retrying (--retry-install to retry)"
+    else
+        install_frameworks
+    fi
+fi
+
+# which peers can run here
+HAVE_TORCH=0; HAVE_TV=0; HAVE_KERAS=0
+have_mod torch && HAVE_TORCH=1
+((HAVE_TORCH)) && have_mod torchvision && HAVE_TV=1
+# Keras 3 needs an importable backend; peers.py sets KERAS_BACKEND=torch unless told otherwise.
+"$VPY" -c "import keras" >/dev/null 2>&1 && HAVE_KERAS=1
+((HAVE_TORCH)) || echo "NOTE: torch is not installed in $VENV: the torch_* and tv_* peers are skipped." >&2
+((HAVE_TORCH && !HAVE_TV)) && echo "NOTE: torchvision is not installed/importable: the torch_tv*/tv_* peers are skipped." >&2
+((HAVE_KERAS)) || echo "NOTE: keras (backend $KERAS_BACKEND) is not importable in $VENV: the keras_* peers are skipped." >&2
+HAVE_C=1
+if ! command -v gcc >/dev/null || ! printf '#include <stdio.h>\n#include <jpeglib.h>\n' | gcc -E -x c - >/dev/null 2>&1; then
+    HAVE_C=0
+    echo "NOTE: gcc or jpeglib.h is missing (Debian: apt-get install gcc libjpeg-dev): c_ceiling is skipped." >&2
+fi
+
+dataset_count() {
+    "$VPY" - "$DS/manifest.json" "$JPEG_ROOT" <<'PY' 2>/dev/null || echo 0
+import json, os, sys
+try:
+    n = json.load(open(sys.argv[1]))["summary"]["jpeg"]["count"]
+except Exception:
+    n = 0
+files = sum(1 for _, _, fs in os.walk(sys.argv[2]) for f in fs if f.lower().endswith(".jpg")) if os.path.isdir(sys.argv[2]) else 0
+print(min(n, files))
+PY
+}
+have=$(dataset_count)
+if ((have < DATASET_SIZE)); then
+    say "generating the dataset: $DATASET_SIZE JPEGs in $DS (had $have; takes a few minutes)"
+    "$VPY" "$PEERS_DIR/gen_dataset.py" --out "$DS" --n-jpeg "$DATASET_SIZE" --n-png 0 >"$PEERS_DATA/gen_dataset.log" \
+        || die "gen_dataset.py failed (see $PEERS_DATA/gen_dataset.log)"
+else
+    say "dataset: $have JPEGs in $JPEG_ROOT"
+fi
+
+# ---------------------------------------------------------------- (b) build augload
+if ((RUN_AUGLOAD)); then
+    if ((BUILD)); then
+        command -v swift >/dev/null || die "swift not found (use --no-build with an existing binary, or --no-augload)"
+        say "swift build -c release"
+        swift build -c release >&2
+        [[ "$AUGLOAD_BIN" == .build/release/augload ]] || warn "AUGLOAD_BIN=$AUGLOAD_BIN is used, not the binary just built"
+    fi
+    [[ -x "$AUGLOAD_BIN" ]] || die "$AUGLOAD_BIN not found: build it (drop --no-build) or pass --no-augload"
+fi
+
+# ---------------------------------------------------------------- (c) measure
+STAMP="$(date +%Y%m%d-%H%M%S)"
+OUT="$PEERS_DATA/results/$STAMP"
+mkdir -p "$OUT"
+
+# Wait (at most 30 s) until the machine is at most 25% busy, as peers.py does before each run.
+wait_quiet() {
+    "$VPY" - <<'PY'
+import time
+def busy():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], sum(v)
+t0 = time.time()
+while True:
+    b0, a0 = busy(); time.sleep(1); b1, a1 = busy()
+    frac = (b1 - b0) / max(a1 - a0, 1)
+    if frac <= 0.25 or time.time() - t0 > 30:
+        print(f"{100 * frac:.0f}")
+        break
+PY
+}
+
+if ((RUN_AUGLOAD)); then
+    load=$(wait_quiet)
+    say "augload bench: $N images, workers $WORKERS (machine ${load}% busy before)"
+    "$AUGLOAD_BIN" bench "$JPEG_ROOT" --images "$N" --workers "$WORKERS" --batch-size 64 --size 224 \
+        --crop random --flip h --noise 0.05 --dtype float32 --layout nchw --json \
+        >"$OUT/augload.json" 2>"$OUT/augload.stderr" \
+        || { cat "$OUT/augload.stderr" >&2; die "augload bench failed (output in $OUT)"; }
+    echo "$load" >"$OUT/augload.preload"
+fi
+
+if ((RUN_PEERS)); then
+    # Keep only the requested peers whose packages are here.
+    mapfile -t ALL < <("$VPY" "$PEERS_DIR/peers.py" --list --only "$PEERS")
+    SEL=()
+    for b in "${ALL[@]}"; do
+        case "$b" in
+            c_ceiling) ((HAVE_C)) || continue ;;
+            torch_np_*) ((HAVE_TORCH)) || continue ;;
+            torch_* | tv_*) ((HAVE_TV)) || continue ;;
+            keras*) ((HAVE_KERAS)) || continue ;;
+        esac
+        SEL+=("$b")
+    done
+    if ((${#SEL[@]} == 0)); then
+        warn "no requested peer can run here (asked: $PEERS)"
+    else
+        ONLY=$(IFS=,; echo "${SEL[*]}")
+        say "peers.py: $ONLY ($N images, $REPEATS repeat(s); log: $OUT/peers.stderr)"
+        "$VPY" "$PEERS_DIR/peers.py" --root "$JPEG_ROOT" --n "$N" --repeats "$REPEATS" --only "$ONLY" \
+            --pss-ms "$PSS_MS" --build-dir "$PEERS_DATA/build" \
+            --json-out "$OUT/peers.json" --md-out "$OUT/peers.md" >/dev/null 2>"$OUT/peers.stderr" \
+            || { tail -20 "$OUT/peers.stderr" >&2; die "peers.py failed (output in $OUT)"; }
+    fi
+fi
+
+# ---------------------------------------------------------------- (d) one table
+"$VPY" - "$OUT" "$N" "$WORKERS" <<'PY' | tee "$OUT/table.md"
+import json, os, platform, statistics, subprocess, sys, time
+
+out, n, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+load = lambda p: json.load(open(p)) if os.path.exists(p) else None
+aug, peers = load(os.path.join(out, "augload.json")), load(os.path.join(out, "peers.json"))
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except Exception:
+        return platform.processor() or "?"
+
+def f(x, nd=0):
+    return "—" if x is None else f"{x:,.{nd}f}"
+
+nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
+print(f"## augload vs Python peers: {time.strftime('%Y-%m-%d %H:%M %Z')}\n")
+print(f"Machine: {nproc} cores (nproc), {cpu_model()}, {platform.platform()}.  ")
+if peers:
+    v = peers["meta"]["versions"]
+    print("Peers: Python {python}, numpy {numpy}, Pillow {PIL} (libjpeg-turbo {lj}), torch {torch}, "
+          "torchvision {torchvision}, keras {keras} (backend {kb}).  ".format(
+              lj=v.get("pillow_libjpeg_turbo"), kb=os.environ.get("KERAS_BACKEND", "torch"),
+              **{k: v.get(k) or "not installed" for k in ("python", "numpy", "PIL", "torch", "torchvision", "keras")}))
+print(f"Same {n} JPEGs on both sides; pipeline: resize shorter side 256 -> random crop 224 -> h-flip -> "
+      "float32 CHW [0,1] -> noise 0.05 -> batches of 64.\n")
+
+cols = ["system", "workers", "img/s, 1st epoch (incl. start)", "img/s, warm epoch", "CPU ms/img, 1st epoch",
+        "CPU ms/img, warm", "first batch s", "peak mem MB (PSS)", "peak mem MB (RSS)", "vs ceiling x cores"]
+rows = []
+cores = int(nproc) if nproc.isdigit() else (os.cpu_count() or 1)
+if aug:
+    c = aug["ceiling"]
+    rows.append(["augload decode only (1 core, from RAM)", "—", f(c["imagesPerSecond"]), "—",
+                 f(c["cpuMillisecondsPerImage"], 2), "—", "—", "—", "—", "1.00 (1 core)"])
+    for r in aug["runs"]:
+        name = "**augload**" + ("" if r.get("complete", True) else " (INCOMPLETE)")
+        rows.append([name, str(r["workers"]), f(r["imagesPerSecond"]), "—", f(r["cpuMillisecondsPerImage"], 2), "—",
+                     f(r["timeToFirstBatchSeconds"], 2), f(r["peakMemoryBytes"] / 2**20), "—",
+                     f(r["ratioToCeiling"], 2)])
+if peers:
+    summ = {s["bench"]: s for s in peers["summary"]}
+    c1 = summ.get("c_ceiling", {}).get("c_1_1_img_s")
+    med = lambda xs: statistics.median(xs) if xs else None
+    label = {"c_ceiling": "libjpeg-turbo decode only, C (1 core, from RAM)", "pool": "multiprocessing.Pool + Pillow",
+             "torch_tv1": "PyTorch DataLoader + torchvision v1", "torch_tv": "PyTorch DataLoader + torchvision v2",
+             "torch_np": "PyTorch DataLoader + Pillow/numpy", "keras_fit": "Keras 3 model.fit(PyDataset)",
+             "keras": "Keras 3 PyDataset (multiprocessing)", "serial": "Pillow/numpy, 1 process"}
+    for name, s in summ.items():
+        kind, _, w = name.rpartition("_")
+        w = w.lstrip("w") if w.lstrip("w").isdigit() else "—"
+        desc = label.get(kind if w != "—" else name, name) + f" `{name}`"
+        if "error" in s:
+            rows.append([desc, w, "FAILED: " + s["error"][:120]] + [""] * (len(cols) - 3))
+            continue
+        ok = [r for r in peers["runs"][name] if "error" not in r]
+        if name == "c_ceiling":
+            half = s.get("c_1_2_img_s")
+            rows.append([desc + (f" (1/2 DCT scale: {half:,.0f} img/s)" if half else ""), "—", f(s["img_s"]), "—",
+                         f(s.get("warm_cpu_ms_per_img"), 2), "—", "—", "—", f(s.get("peak_rss_mb")), "1.00 (1 core)"])
+            continue
+        if "epochs" not in (ok[0] if ok else {}):
+            rows.append([desc, w, f(s.get("img_s")), "—", f(s.get("warm_cpu_ms_per_img"), 2), "—", "—",
+                         f(s.get("peak_pss_mb")), f(s.get("peak_rss_mb")), "—"])
+            continue
+        cold_cpu = med([1e3 * r["epochs"][0]["cpu_s"] / r["epochs"][0]["images"] for r in ok])
+        ratio = "—"
+        if c1 and w != "—":
+            ratio = f(s["warm_img_s"] / (c1 * min(max(int(w), 1), cores)), 2)
+        rows.append([desc, w, f(s.get("cold_img_s")), f(s.get("warm_img_s")), f(cold_cpu, 2),
+                     f(s.get("warm_cpu_ms_per_img"), 2), f(s.get("ttfb_s"), 2), f(s.get("peak_pss_mb")),
+                     f(s.get("peak_rss_mb")), ratio])
+if not rows:
+    print("(nothing was measured)")
+    sys.exit(0)
+print("| " + " | ".join(cols) + " |")
+print("|" + "---|" + "---:|" * (len(cols) - 1))
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+print()
+print("- augload: one epoch of `augload bench`, timed from creating the loader (workers' start included) to the "
+      "last batch; CPU = loader + workers; memory = summed PSS of the process tree; \"vs ceiling\" = img/s / "
+      "(augload's own decode-only img/s x min(workers, cores)).")
+print("- peers: `peers.py` runs 2 epochs per loader in a fresh interpreter: \"1st epoch\" includes starting the "
+      "workers (not the interpreter's imports), \"warm\" is the 2nd (persistent workers / reused Pool); memory = "
+      "peak summed RSS (and PSS when sampled) of the whole process tree; \"vs ceiling\" = warm img/s / (C ceiling "
+      "x min(workers, cores)). Median of the repeats; runs disturbed by other load are re-run once by peers.py.")
+if peers:
+    noisy = [f"{s['bench']} {100 * s['foreign_load']:.0f}%" for s in peers["summary"] if s.get("foreign_load", 0) > 0.1]
+    if noisy:
+        print("- other load on the machine during: " + ", ".join(noisy) + " (figures may be low).")
+pre = os.path.join(out, "augload.preload")
+if os.path.exists(pre):
+    print(f"- the machine was {open(pre).read().strip()}% busy just before augload ran.")
+print(f"- raw output: {out}/")
+PY
