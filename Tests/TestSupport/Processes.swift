@@ -76,8 +76,21 @@ public func spawnChild(_ path: String, _ arguments: [String], environment: [Stri
         argv.forEach { free($0) }
         envp.forEach { free($0) }
     }
+    // Signal dispositions set to "ignore" survive exec: give the child the defaults, as a shell
+    // would, so tests can interrupt it.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for s in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, s) }
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
     guard rc == 0 else { throw SpawnError(message: "cannot run \(path): \(String(cString: strerror(rc)))") }
     return Child(pid: pid, outPath: outPath, errPath: errPath)
 }

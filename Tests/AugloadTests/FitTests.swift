@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Augload
+import Testing
+import TestSupport
+
+/// Records what `fit` reports to its callbacks.
+final class Recorder: FitCallback {
+    var batches: [BatchLog] = []
+    var epochs: [EpochLog] = []
+    func batchEnded(_ log: BatchLog) { batches.append(log) }
+    func epochEnded(_ log: EpochLog) { epochs.append(log) }
+}
+
+extension WorkerProcessTests {
+    @Test func fitRunsEveryBatchThroughTheStepAndCallsBack() throws {
+        let sequence = try Self.imageSequence { $0.noise = 0 }
+        var step = ChannelStatisticsStep(classes: 3)
+        let recorder = Recorder()
+        let report = try fit(sequence, epochs: 2, workers: 2, maxQueueSize: 4, step: &step, callbacks: [recorder], stepTime: 0.01)
+        #expect(report.images == 60 && report.batches == 16 && report.epochs == 2)
+        #expect(recorder.batches.count == 16 && recorder.epochs.map(\.epoch) == [0, 1])
+        #expect(recorder.epochs.map(\.images) == [30, 30])
+        #expect(step.pixelsPerChannel == 60 * 48 * 48, "the step read every pixel")
+        #expect(report.stepSeconds >= 16 * 0.01, "simulated step time is spent")
+        #expect(report.dataWaitFraction >= 0 && report.dataWaitFraction <= 1)
+        #expect(report.waitSeconds + report.stepSeconds <= report.seconds + 0.01)
+        #expect(report.finalLoss > 0 && report.finalLoss.isFinite)
+        #expect(recorder.batches.last?.resumePosition == .init(epoch: 2, batch: 0))
+        // The running channel mean equals the mean of the same batches computed here.
+        var total = [Double](repeating: 0, count: 3)
+        var count = 0
+        for b in try WorkerProcessTests.collect(Loader(sequence, workers: 0, epochs: 2)) {
+            let floats = b.images.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            for (i, v) in floats.enumerated() { total[i % 3] += Double(v) }
+            count += floats.count / 3
+        }
+        for c in 0..<3 { #expect(abs(step.channelMean[c] - total[c] / Double(count)) < 1e-4) }
+    }
+
+    @Test func fitStopsAtMaxBatchesAndReportsWhereToResume() throws {
+        var step = ChannelStatisticsStep(classes: 3)
+        let report = try fit(try Self.imageSequence(), epochs: 3, workers: 2, step: &step, maxBatches: 10)
+        #expect(report.batches == 10)
+        #expect(report.endEpoch == 1 && report.endBatch == 2)
+    }
+
+    @Test func exportWritesEveryBatchOnce() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(out) }
+        let report = try export(try Self.imageSequence(), to: out, epochs: 2, workers: 2)
+        #expect(report.batches == 16 && report.images == 60)
+        let names = TestPaths.list(out)
+        #expect(names.filter { $0.hasPrefix("images-0001-") }.count == 8)
+        #expect(names.filter { $0.hasPrefix("labels-") }.count == 16)
+    }
+
+    @Test func benchmarkFiguresAreCompleteAndSane() throws {
+        var o = ImageBatchOptions()
+        o.batchSize = 8
+        o.size = 32
+        let result = try Benchmark.measure(folder: Self.folder, options: o, workerCounts: [0, 1, 2])
+        #expect(result.images == 30)
+        #expect(result.ceiling.images == 30 && result.ceiling.failures == 0)
+        #expect(result.ceiling.imagesPerSecond > 0 && result.ceiling.cpuMillisecondsPerImage > 0)
+        #expect(result.runs.map(\.workers) == [0, 1, 2])
+        for run in result.runs {
+            #expect(run.complete, "every batch arrived once, in order (workers \(run.workers))")
+            #expect(run.batches == 4 && run.images == 30)
+            #expect(run.imagesPerSecond > 0 && run.cpuMillisecondsPerImage > 0 && run.ratioToCeiling > 0)
+            #expect(run.timeToFirstBatchSeconds > 0 && run.timeToFirstBatchSeconds <= run.seconds)
+            #expect(run.peakMemoryBytes > 0)
+        }
+    }
+}

@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Foundation
+import Testing
+import TestSupport
+
+/// The command line tool, run as a user runs it: the built binary, its stdout, stderr and exit
+/// status.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct CLITests {
+    static let binary = TestPaths.binaries + "/augload"
+    static let images = TestPaths.fixtures + "/images"
+    static let small = ["--batch-size", "8", "--size", "32"]
+
+    init() { _ = ignoreSIGPIPE }
+
+    func augload(_ arguments: [String]) throws -> ProcessResult { try run(Self.binary, arguments) }
+
+    func json(_ text: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        return try #require(object as? [String: Any], "not a JSON object: \(text)")
+    }
+
+    @Test func runPrintsAOneLineSummary() throws {
+        let r = try augload(["run", Self.images, "--workers", "2"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("30 images in") && r.stdout.contains("img/s") && r.stdout.contains("first batch"))
+        #expect(r.stdout.contains("data wait") && r.stdout.contains("0 worker restarts") && r.stdout.contains("no files skipped"))
+        #expect(r.stderr.isEmpty, "no progress when stderr is not a terminal: \(r.stderr)")
+    }
+
+    @Test func jsonReportHasTheContractKeys() throws {
+        let r = try augload(["run", Self.images, "--workers", "2", "--epochs", "2", "--json"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try json(r.stdout)
+        for key in [
+            "images", "batches", "epochs", "seconds", "images_per_second", "time_to_first_batch_seconds", "data_wait_fraction",
+            "workers", "worker_restarts", "skipped", "peak_rss_bytes",
+        ] {
+            #expect(report[key] != nil, "missing \(key)")
+        }
+        #expect(report["images"] as? Double == 60)
+        #expect(report["batches"] as? Double == 8)
+        #expect(report["epochs"] as? Double == 2)
+        #expect(report["workers"] as? Double == 2)
+        #expect((report["peak_rss_bytes"] as? Double ?? 0) > 0)
+    }
+
+    @Test func bareDirectoryIsTheRunCommand() throws {
+        let bare = try json(try augload([Self.images, "--workers", "1", "--json"] + Self.small).stdout)
+        let explicit = try json(try augload(["run", Self.images, "--workers", "1", "--json"] + Self.small).stdout)
+        #expect(bare["images"] as? Double == explicit["images"] as? Double)
+        #expect(bare["batches"] as? Double == explicit["batches"] as? Double)
+        #expect(bare["final_loss"] as? Double == explicit["final_loss"] as? Double, "same seed, same training")
+    }
+
+    @Test func usageErrorsExit2NamingTheOption() throws {
+        let r = try augload(["run", Self.images, "--crop", "diagonal"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--crop") && r.stderr.contains("diagonal"), "\(r.stderr)")
+        let size0 = try augload(["run", Self.images, "--size", "0"])
+        #expect(size0.status == 2 && size0.stderr.contains("--batch-size 1"), "\(size0.stderr)")
+        let workers = try augload(["bench", Self.images, "--workers", "1,x"])
+        #expect(workers.status == 2 && workers.stderr.contains("--workers"), "\(workers.stderr)")
+        let missing = try augload(["export", Self.images])
+        #expect(missing.status == 2 && missing.stderr.contains("--out"), "\(missing.stderr)")
+    }
+
+    @Test func everyCommandsHelpHasExamples() throws {
+        for command in ["run", "export", "bench", "preview"] {
+            let r = try augload([command, "--help"])
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("Examples:") && r.stdout.contains("augload "), "\(command) --help")
+        }
+    }
+
+    @Test func emptyDirectorySaysHowTheLayoutShouldLook() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(dir) }
+        let r = try augload(["run", dir, "--workers", "0"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no images found") && r.stderr.contains("<class>"), "\(r.stderr)")
+    }
+
+    @Test func badFileUnderFailExits1NamingIt() throws {
+        let r = try augload(["run", TestPaths.fixtures + "/bad-folder", "--workers", "2", "--batch-size", "2", "--size", "32"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("dog-2-truncated.jpg") && r.stderr.contains("truncated"), "\(r.stderr)")
+    }
+
+    @Test func badFileUnderSkipIsListed() throws {
+        let r = try augload([
+            "run", TestPaths.fixtures + "/bad-folder", "--workers", "2", "--batch-size", "2", "--size", "32", "--on-error", "skip",
+            "--json",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try json(r.stdout)
+        let skipped = try #require(report["skipped"] as? [Any])
+        let first = try #require(skipped.first as? [String: Any])
+        #expect((first["path"] as? String)?.hasSuffix("dog-2-truncated.jpg") == true)
+        #expect((first["error"] as? String)?.contains("truncated") == true)
+        #expect(report["images"] as? Double == 6)
+    }
+
+    @Test func exportWritesNumpyFilesAndClasses() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(out) }
+        let r = try augload(["export", Self.images, "--out", out, "--workers", "2", "--dtype", "uint8", "--layout", "nchw"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = TestPaths.list(out)
+        #expect(files.contains("classes.json") && files.contains("images-0000-000000.npy") && files.contains("labels-0000-000003.npy"))
+        #expect(files.filter { $0.hasPrefix("images-") }.count == 4)
+        let npy = try #require(TestPaths.read(out + "/images-0000-000000.npy"))
+        let header = String(decoding: npy[10..<Int(npy[8]) + 10], as: UTF8.self)
+        #expect(header.contains("'descr': '|u1'") && header.contains("'shape': (8, 3, 32, 32)"), "\(header)")
+        #expect((npy.count - 10 - Int(npy[8])) == 8 * 3 * 32 * 32)
+        #expect((Int(npy[8]) + 10) % 64 == 0, "data is 64-byte aligned")
+        let classes = String(decoding: TestPaths.read(out + "/classes.json") ?? [], as: UTF8.self)
+        #expect(classes == #"["bird","cat","dog"]"#)
+    }
+
+    @Test func exportOfTheRawDecodeMatchesPillow() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(out) }
+        let r = try augload([
+            "export", Self.images, "--out", out, "--workers", "2", "--batch-size", "1", "--size", "0", "--crop", "none", "--flip", "none",
+            "--noise", "0", "--no-shuffle", "--dtype", "uint8",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = TestPaths.list(Self.images + "/bird").filter { !$0.hasPrefix(".") }
+        // Unshuffled: batch k is sample k; bird is class 0, so its files come first.
+        for (k, name) in names.enumerated() {
+            let reference = try #require(Reference.all["images/bird/" + name])
+            let npy = try #require(TestPaths.read(out + "/images-0000-\(String(repeating: "0", count: 6 - String(k).count))\(k).npy"))
+            let pixels = Array(npy[(Int(npy[8]) + 10)...])
+            #expect(sha256Hex(pixels) == reference.sha256, "\(name)")
+        }
+    }
+
+    @Test func previewWritesAPNGOfTheExpectedSize() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(out) }
+        let r = try augload(["preview", Self.images, "-o", out + "/grid.png", "--samples", "3", "--variants", "4", "--size", "40"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let png = try #require(TestPaths.read(out + "/grid.png"))
+        #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        // IHDR: width and height, big-endian, at bytes 16 and 20.
+        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        let height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        #expect(width == 5 * 40 + 6 * 4 && height == 3 * 40 + 4 * 4)
+    }
+
+    @Test func benchPrintsTheCeilingAndEachWorkerCount() throws {
+        let r = try augload(["bench", Self.images, "--workers", "0,2", "--json"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try json(r.stdout)
+        let ceiling = try #require(report["ceiling"] as? [String: Any])
+        #expect(ceiling["images"] as? Double == 30)
+        let runs = try #require(report["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["workers"] as? Double } == [0, 2])
+        for run in runs {
+            #expect(run["complete"] as? Bool == true)
+            #expect(run["images"] as? Double == 30)
+            #expect((run["imagesPerSecond"] as? Double ?? 0) > 0)
+        }
+        let table = try augload(["bench", Self.images, "--workers", "1"] + Self.small)
+        #expect(table.stdout.contains("decode only") && table.stdout.contains("vs ceiling"), "\(table.stdout)")
+    }
+
+    /// Ctrl-C and SIGTERM end every worker; a SIGKILLed loader's workers exit within a second.
+    @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
+    func interruptedRunLeavesNoWorkerBehind(signal: Int32) throws {
+        let shmBefore = TestPaths.list("/dev/shm")
+        let child = try spawnChild(
+            Self.binary, ["run", Self.images, "--workers", "3", "--epochs", "50", "--step-time", "0.05", "--verbose"] + Self.small)
+        var pids: [Int32] = []
+        for _ in 0..<200 where pids.count < 3 {
+            usleep(25_000)
+            pids = Self.spawnedPIDs(child.stderrSoFar)
+        }
+        #expect(pids.count == 3, "workers spawned: \(child.stderrSoFar)")
+        usleep(200_000)
+        // The slot memory is an anonymous memfd: the kernel frees it with its last process.
+        let links = TestPaths.list("/proc/\(child.pid)/fd").map { fd in
+            var buffer = [CChar](repeating: 0, count: 512)
+            let n = readlink("/proc/\(child.pid)/fd/\(fd)", &buffer, 511)
+            return n > 0 ? String(cString: Array(buffer[0..<n]) + [0]) : ""
+        }
+        #expect(links.contains { $0.hasPrefix("/memfd:augload-slots") }, "\(links)")
+        kill(child.pid, signal)
+        let result = child.wait()
+        #expect(result.signal == signal || result.status == 128 + signal, "exit status reflects the interruption: \(result.status)")
+        usleep(1_000_000)
+        #expect(!pids.contains(where: processIsAlive), "workers still alive after 1 s: \(pids.filter(processIsAlive))")
+        let added = Set(TestPaths.list("/dev/shm")).subtracting(shmBefore)
+        #expect(!added.contains { $0.contains("augload") }, "nothing of ours in /dev/shm: \(added)")
+    }
+
+    static func spawnedPIDs(_ log: String) -> [Int32] {
+        log.split(separator: "\n").filter { $0.contains("spawned worker") }.compactMap { line in
+            guard let r = line.range(of: "pid=") else { return nil }
+            return Int32(line[r.upperBound...].prefix { $0.isNumber })
+        }
+    }
+}
