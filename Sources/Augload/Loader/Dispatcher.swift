@@ -33,6 +33,12 @@ final class Dispatcher: Producer, @unchecked Sendable {
     /// Epochs whose end hook has run.
     private var epochsEnded = Set<Int>()
     private var lastMemorySample = 0.0
+    /// Slots a batch has been written to (so already faulted in), and the next one to prefault.
+    private var touchedSlots = Set<Int>()
+    private var nextPrefault = 0
+    /// Tasks allowed in flight: starts at the core count so the first batches are not slowed by
+    /// workers competing for the cores, and grows by one per finished batch up to the worker count.
+    private var inFlightLimit: Int
 
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -52,6 +58,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
         self.maxAttempts = maxAttempts
         self.logger = logger
         typeName = TypeCodec.name(of: type(of: source))
+        inFlightLimit = min(workers, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
         do {
             configuration = try source.configuration()
         } catch let error as LoaderError {
@@ -124,8 +131,6 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 break
             }
         }
-        // Touch the slot memory while the workers start, so no batch pays the page faults.
-        state.slots.prefault()
         var pollSet: [pollfd] = []
         var buffer = [UInt8](repeating: 0, count: 64)
         while !state.mutex.withLock({ stopping }) {
@@ -134,7 +139,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
             pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             let current = state.mutex.withLock { workers }
             for w in current { pollSet.append(pollfd(fd: w.channel, events: Int16(POLLIN), revents: 0)) }
-            let n = poll(&pollSet, nfds_t(pollSet.count), 100)
+            // Touch one untouched slot per round while there is time; never before the first tasks
+            // are out, so start-up does not wait for hundreds of MB of page faults.
+            let idle = prefaultNextSlot()
+            let n = poll(&pollSet, nfds_t(pollSet.count), idle ? 100 : 0)
             if n < 0 && errno != EINTR { break }
             if pollSet[0].revents != 0 { _ = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress!, $0.count) } }
             for (i, w) in current.enumerated() where pollSet[i + 1].revents != 0 {
@@ -151,6 +159,20 @@ final class Dispatcher: Producer, @unchecked Sendable {
         stopWorkers()
     }
 
+    /// Prefaults the next slot no batch has used yet. Returns true when there is nothing left to do.
+    private func prefaultNextSlot() -> Bool {
+        while nextPrefault < state.slots.count {
+            let slot = nextPrefault
+            nextPrefault += 1
+            let untouched = state.mutex.withLock { !touchedSlots.contains(slot) && state.pool.states[slot] == .free }
+            if untouched {
+                state.slots.prefault(slot: slot)
+                return false
+            }
+        }
+        return true
+    }
+
     private func spawnWorker() throws(LoaderError) {
         serial += 1
         let w = try WorkerProcess.spawn(slots: state.slots, serial: serial)
@@ -163,8 +185,11 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     /// Hands tasks to idle workers while slots are free.
     private func dispatch() {
-        for w in state.mutex.withLock({ workers }) where w.task == nil {
+        let current = state.mutex.withLock { workers }
+        var busy = current.filter { $0.task != nil }.count
+        for w in current where w.task == nil && busy < inFlightLimit {
             guard let task = nextTask() else { return }
+            busy += 1
             w.task = task
             do {
                 try w.send(.task(epoch: task.epoch, index: task.index, slot: task.slot, order: task.order))
@@ -207,6 +232,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
             return s
         }
         guard let slot else { return nil }
+        state.mutex.withLock { _ = touchedSlots.insert(slot) }
         do {
             let order = try source.order(epoch: key.epoch, index: key.index)
             next.index += 1
@@ -255,6 +281,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 return
             }
             w.task = nil
+            inFlightLimit = min(inFlightLimit + 1, workerCount)
             let key = BatchKey(epoch: epoch, index: index)
             produced[epoch, default: 0] += 1
             state.mutex.withLock {

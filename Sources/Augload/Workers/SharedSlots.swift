@@ -46,13 +46,14 @@ final class SharedSlots: @unchecked Sendable {
         return p
     }
 
-    /// Touches every page once so no batch pays for first-touch page faults.
-    func prefault() {
-        let page = 4096
+    /// Touches every page of slot `i` once, so no batch written there later pays first-touch page
+    /// faults (memfd pages stay allocated once touched).
+    func prefault(slot i: Int) {
+        let start = slot(i)
         var offset = 0
-        while offset < byteCount {
-            base.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
-            offset += page
+        while offset < layout.slotSize {
+            start.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+            offset += 4096
         }
     }
 

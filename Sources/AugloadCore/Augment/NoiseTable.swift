@@ -22,6 +22,24 @@ public enum NoiseTable {
         return q.map { Float($0 * scale) }
     }()
 
+    /// Fills `out` with deviates: five 12-bit table indices per 64-bit draw.
+    @inline(__always)
+    static func fill(_ out: UnsafeMutableBufferPointer<Float>, from table: UnsafeBufferPointer<Float>, random: inout SampleRandom) {
+        let t = table.baseAddress!
+        let o = out.baseAddress!
+        var i = 0
+        let count = out.count
+        while i < count {
+            var bits = random.next()
+            let end = min(i + 5, count)
+            while i < end {
+                o[i] = t[Int(bits & 0xFFF)]
+                bits >>= 12
+                i += 1
+            }
+        }
+    }
+
     /// Inverse of the standard normal CDF by bisection on `erfc` (run once, at table build time).
     static func inverseNormalCDF(_ p: Double) -> Double {
         var lo = -10.0

@@ -51,6 +51,10 @@ public struct OutputFormat: Sendable, Hashable, Codable {
 
     /// Writes `image` (mirrored as asked, with optional gaussian noise of `sigma` in [0, 1] units)
     /// to `destination`, which must hold ``imageBytes(width:height:)`` bytes.
+    ///
+    /// One pass per output row: the row's noise deviates are drawn first (12 bits of a 64-bit draw
+    /// index ``NoiseTable``), then each channel is converted through a 256-entry lookup table
+    /// (`v/255 − mean) / std`) and stored in place — no per-pixel branches on layout or dtype.
     public func emit(
         _ image: Image, flipH: Bool, flipV: Bool, noiseSigma: Float, random: inout SampleRandom,
         into destination: UnsafeMutableRawPointer
@@ -58,80 +62,50 @@ public struct OutputFormat: Sendable, Hashable, Codable {
         let w = image.width
         let h = image.height
         let plane = w * h
-        let table = NoiseTable.values
+        let noisy = noiseSigma > 0
+        var lut = [Float](repeating: 0, count: 3 * 256)
+        var amps: [Float] = [0, 0, 0]
+        for c in 0..<3 {
+            for v in 0..<256 { lut[c * 256 + v] = (Float(v) / 255 - mean[c]) / std[c] }
+            amps[c] = dtype == .float32 ? noiseSigma / std[c] : noiseSigma * 255
+        }
+        var noiseRow = [Float](repeating: 0, count: noisy ? w * 3 : 0)
         image.pixels.withUnsafeBufferPointer { pbuf in
-            table.withUnsafeBufferPointer { tbuf in
-                let src = pbuf.baseAddress!
-                let noise = tbuf.baseAddress!
-                var bits: UInt64 = 0
-                var left = 0
-                @inline(__always) func nextNoise() -> Float {
-                    if left == 0 {
-                        bits = random.next()
-                        left = 5
-                    }
-                    let z = noise[Int(bits & 0xFFF)]
-                    bits >>= 12
-                    left -= 1
-                    return z
-                }
-                let noisy = noiseSigma > 0
-                switch dtype {
-                case .uint8:
-                    let out = destination.assumingMemoryBound(to: UInt8.self)
-                    let amp = noiseSigma * 255
-                    for y in 0..<h {
-                        let sy = flipV ? h - 1 - y : y
-                        let row = src + sy * w * 3
-                        for x in 0..<w {
-                            let sx = flipH ? w - 1 - x : x
-                            let p = row + sx * 3
+            lut.withUnsafeBufferPointer { lbuf in
+                noiseRow.withUnsafeMutableBufferPointer { nbuf in
+                    NoiseTable.values.withUnsafeBufferPointer { tbuf in
+                        let src = pbuf.baseAddress!
+                        for y in 0..<h {
+                            if noisy { NoiseTable.fill(nbuf, from: tbuf, random: &random) }
+                            let row = src + (flipV ? h - 1 - y : y) * w * 3
                             for c in 0..<3 {
-                                var v = p[c]
-                                if noisy {
-                                    let f = (Float(v) + amp * nextNoise()).rounded()
-                                    v = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
+                                // Element x of this output row reads source pixel `first + x * step`.
+                                let first = flipH ? (w - 1) * 3 + c : c
+                                let step = flipH ? -3 : 3
+                                let amp = amps[c]
+                                let n = noisy ? nbuf.baseAddress! + c * w : nil
+                                switch (dtype, layout) {
+                                case (.float32, _):
+                                    let out = destination.assumingMemoryBound(to: Float.self)
+                                    let table = lbuf.baseAddress! + c * 256
+                                    let (o, stride) = layout == .nchw ? (out + c * plane + y * w, 1) : (out + y * w * 3 + c, 3)
+                                    if let n {
+                                        for x in 0..<w { o[x * stride] = table[Int(row[first + x * step])] + amp * n[x] }
+                                    } else {
+                                        for x in 0..<w { o[x * stride] = table[Int(row[first + x * step])] }
+                                    }
+                                case (.uint8, _):
+                                    let out = destination.assumingMemoryBound(to: UInt8.self)
+                                    let (o, stride) = layout == .nchw ? (out + c * plane + y * w, 1) : (out + y * w * 3 + c, 3)
+                                    if let n {
+                                        for x in 0..<w {
+                                            let f = (Float(row[first + x * step]) + amp * n[x]).rounded()
+                                            o[x * stride] = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
+                                        }
+                                    } else {
+                                        for x in 0..<w { o[x * stride] = row[first + x * step] }
+                                    }
                                 }
-                                if layout == .nhwc {
-                                    out[(y * w + x) * 3 + c] = v
-                                } else {
-                                    out[c * plane + y * w + x] = v
-                                }
-                            }
-                        }
-                    }
-                case .float32:
-                    let out = destination.assumingMemoryBound(to: Float.self)
-                    let scale0 = 1 / (255 * std[0])
-                    let scale1 = 1 / (255 * std[1])
-                    let scale2 = 1 / (255 * std[2])
-                    let scales = (scale0, scale1, scale2)
-                    let offsets = (mean[0] / std[0], mean[1] / std[1], mean[2] / std[2])
-                    let amps = (noiseSigma / std[0], noiseSigma / std[1], noiseSigma / std[2])
-                    for y in 0..<h {
-                        let sy = flipV ? h - 1 - y : y
-                        let row = src + sy * w * 3
-                        for x in 0..<w {
-                            let sx = flipH ? w - 1 - x : x
-                            let p = row + sx * 3
-                            var r = Float(p[0]) * scales.0 - offsets.0
-                            var g = Float(p[1]) * scales.1 - offsets.1
-                            var b = Float(p[2]) * scales.2 - offsets.2
-                            if noisy {
-                                r += amps.0 * nextNoise()
-                                g += amps.1 * nextNoise()
-                                b += amps.2 * nextNoise()
-                            }
-                            if layout == .nhwc {
-                                let o = out + (y * w + x) * 3
-                                o[0] = r
-                                o[1] = g
-                                o[2] = b
-                            } else {
-                                let o = out + y * w + x
-                                o[0] = r
-                                o[plane] = g
-                                o[2 * plane] = b
                             }
                         }
                     }

@@ -104,30 +104,32 @@ public struct Resampler: Sendable {
         let shift = Int32(Resampler.precisionBits)
         temp.withUnsafeMutableBufferPointer { tbuf in
             let t = tbuf.baseAddress!
+            let ks = horizontal.ksize
             horizontal.weights.withUnsafeBufferPointer { wbuf in
-                let kw = wbuf.baseAddress!
-                let ks = horizontal.ksize
-                for r in 0..<rows {
-                    let srcRow = source + ((rowFirst + r - originY) * sourceWidth - originX) * 3
-                    let dstRow = t + r * outWidth * 3
-                    for xx in 0..<outWidth {
-                        let start = Int(horizontal.starts[xx])
-                        let n = Int(horizontal.counts[xx])
-                        let k = kw + xx * ks
-                        var s0 = half
-                        var s1 = half
-                        var s2 = half
-                        var p = srcRow + start * 3
-                        for x in 0..<n {
-                            let w = k[x]
-                            s0 &+= Int32(p[0]) &* w
-                            s1 &+= Int32(p[1]) &* w
-                            s2 &+= Int32(p[2]) &* w
-                            p += 3
+                horizontal.starts.withUnsafeBufferPointer { sbuf in
+                    horizontal.counts.withUnsafeBufferPointer { cbuf in
+                        let kw = wbuf.baseAddress!
+                        let starts = sbuf.baseAddress!
+                        let counts = cbuf.baseAddress!
+                        let initial = SIMD4<Int32>(repeating: half)
+                        for r in 0..<rows {
+                            let srcRow = source + ((rowFirst + r - originY) * sourceWidth - originX) * 3
+                            var out = t + r * outWidth * 3
+                            for xx in 0..<outWidth {
+                                let k = kw + xx * ks
+                                var p = srcRow + Int(starts[xx]) * 3
+                                // Three channels in the lanes of one vector: one multiply-add per tap.
+                                var acc = initial
+                                for x in 0..<Int(counts[xx]) {
+                                    acc &+= SIMD4<Int32>(Int32(p[0]), Int32(p[1]), Int32(p[2]), 0) &* k[x]
+                                    p += 3
+                                }
+                                out[0] = clip8(acc[0] >> shift)
+                                out[1] = clip8(acc[1] >> shift)
+                                out[2] = clip8(acc[2] >> shift)
+                                out += 3
+                            }
                         }
-                        dstRow[xx * 3] = clip8(s0 >> shift)
-                        dstRow[xx * 3 + 1] = clip8(s1 >> shift)
-                        dstRow[xx * 3 + 2] = clip8(s2 >> shift)
                     }
                 }
             }
