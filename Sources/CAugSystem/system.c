@@ -54,6 +54,17 @@ int aug_spawn(const char *path, char *const argv[], char *const envp[], const in
     return rc;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void aug_populate_write(void *addr, size_t len) {
+    if (madvise(addr, len, MADV_POPULATE_WRITE) == 0) return;
+    volatile unsigned char *p = addr;
+    long page = sysconf(_SC_PAGESIZE);
+    for (size_t off = 0; off < len; off += (size_t)page) p[off] = p[off];
+}
+
 static int aug_worker_flag = 0;
 
 int aug_is_worker_process(void) { return aug_worker_flag; }

@@ -33,9 +33,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
     /// Epochs whose end hook has run.
     private var epochsEnded = Set<Int>()
     private var lastMemorySample = 0.0
-    /// Slots a batch has been written to (so already faulted in), and the next one to prefault.
+    /// Slots this process has mapped in (see ``SharedSlots/prefault(slot:)``).
     private var touchedSlots = Set<Int>()
-    private var nextPrefault = 0
     /// Tasks allowed in flight: starts at the core count so the first batches are not slowed by
     /// workers competing for the cores, and grows by one per finished batch up to the worker count.
     private var inFlightLimit: Int
@@ -139,10 +138,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
             pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             let current = state.mutex.withLock { workers }
             for w in current { pollSet.append(pollfd(fd: w.channel, events: Int16(POLLIN), revents: 0)) }
-            // Touch one untouched slot per round while there is time; never before the first tasks
-            // are out, so start-up does not wait for hundreds of MB of page faults.
-            let idle = prefaultNextSlot()
-            let n = poll(&pollSet, nfds_t(pollSet.count), idle ? 100 : 0)
+            let n = poll(&pollSet, nfds_t(pollSet.count), 100)
             if n < 0 && errno != EINTR { break }
             if pollSet[0].revents != 0 { _ = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress!, $0.count) } }
             for (i, w) in current.enumerated() where pollSet[i + 1].revents != 0 {
@@ -157,20 +153,6 @@ final class Dispatcher: Producer, @unchecked Sendable {
             }
         }
         stopWorkers()
-    }
-
-    /// Prefaults the next slot no batch has used yet. Returns true when there is nothing left to do.
-    private func prefaultNextSlot() -> Bool {
-        while nextPrefault < state.slots.count {
-            let slot = nextPrefault
-            nextPrefault += 1
-            let untouched = state.mutex.withLock { !touchedSlots.contains(slot) && state.pool.states[slot] == .free }
-            if untouched {
-                state.slots.prefault(slot: slot)
-                return false
-            }
-        }
-        return true
     }
 
     private func spawnWorker() throws(LoaderError) {
@@ -232,7 +214,9 @@ final class Dispatcher: Producer, @unchecked Sendable {
             return s
         }
         guard let slot else { return nil }
-        state.mutex.withLock { _ = touchedSlots.insert(slot) }
+        // Slots are reused last-in first-out, so a run touches only as many as it keeps busy:
+        // memory follows the real queue depth, and each slot is mapped in once, on first use.
+        if touchedSlots.insert(slot).inserted { state.slots.prefault(slot: slot) }
         do {
             let order = try source.order(epoch: key.epoch, index: key.index)
             next.index += 1

@@ -46,15 +46,10 @@ final class SharedSlots: @unchecked Sendable {
         return p
     }
 
-    /// Touches every page of slot `i` once, so no batch written there later pays first-touch page
-    /// faults (memfd pages stay allocated once touched).
+    /// Maps in every page of slot `i` for this process in one call, so the batch written there pays
+    /// no page faults. Each process does it once per slot, the first time it uses the slot.
     func prefault(slot i: Int) {
-        let start = slot(i)
-        var offset = 0
-        while offset < layout.slotSize {
-            start.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
-            offset += 4096
-        }
+        aug_populate_write(slot(i), layout.slotSize)
     }
 
     func slot(_ i: Int) -> UnsafeMutableRawPointer {

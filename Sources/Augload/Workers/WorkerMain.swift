@@ -30,6 +30,8 @@ struct WorkerLoop {
     var slots: UnsafeMutableRawPointer?
     var layout: SlotLayout?
     var slotCount = 0
+    /// Slots this worker has mapped in already.
+    var populated = Set<Int>()
 
     init(channel: Int32, slotMemory: Int32) {
         self.channel = channel
@@ -88,6 +90,7 @@ struct WorkerLoop {
             return .failed(epoch: epoch, index: index, slot: slot, code: .system, message: "task before configuration", path: nil)
         }
         let base = slots + slot * layout.slotSize
+        if populated.insert(slot).inserted { aug_populate_write(base, layout.slotSize) }
         layout.clearHeader(at: base)
         var writer = layout.writer(at: base)
         do {

@@ -46,6 +46,10 @@ int aug_spawn(const char *path, char *_Nullable const argv[_Nonnull],
               char *_Nullable const envp[_Nonnull], const int *child_fds, int count,
               pid_t *pid_out);
 
+/// Maps in and zero-fills the pages of [addr, addr+len) in one call (MADV_POPULATE_WRITE, Linux
+/// 5.14+), falling back to touching each page. One call instead of thousands of page faults.
+void aug_populate_write(void *addr, size_t len);
+
 /// The library's worker entry point, defined in Swift with @_cdecl("aug_worker_main"). Weak, so
 /// programs that link this target without the Swift library still load. Returns the exit status.
 extern int aug_worker_main(int channel_fd) __attribute__((weak));
