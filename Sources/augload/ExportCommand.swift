@@ -42,6 +42,7 @@ struct ExportCommand: ParsableCommand {
         } else {
             print("wrote \(report.batches) batches (\(report.images) images) to \(out) in \(fixed(report.seconds, 2)) s")
             for s in report.skipped { print("  skipped \(s.path): \(s.error)") }
+            for s in report.warnings { print("  warning \(s.path): \(s.error)") }
         }
     }
 }

@@ -52,6 +52,7 @@ struct RunCommand: ParsableCommand {
             "\(r.images) images in \(fixed(r.seconds, 2)) s: \(fixed(r.imagesPerSecond, 0)) img/s, first batch \(fixed(r.timeToFirstBatchSeconds, 3)) s, "
             + "data wait \(fixed(r.dataWaitFraction * 100, 1))%, \(r.workerRestarts) worker restarts, \(skipped)"
         for s in r.skipped { line += "\n  skipped \(s.path): \(s.error)" }
+        for s in r.warnings { line += "\n  warning \(s.path): \(s.error)" }
         return line
     }
 }
@@ -70,6 +71,7 @@ struct RunJSON: Encodable {
     var workers: Int
     var worker_restarts: Int
     var skipped: [SkippedFile]
+    var decode_warnings: [SkippedFile]
     var peak_rss_bytes: Int
     var final_loss: Double
 
@@ -86,6 +88,7 @@ struct RunJSON: Encodable {
         workers = r.workers
         worker_restarts = r.workerRestarts
         skipped = r.skipped
+        decode_warnings = r.warnings
         peak_rss_bytes = r.peakMemoryBytes
         final_loss = r.finalLoss
     }

@@ -74,3 +74,29 @@ extension WorkerProcessTests {
         }
     }
 }
+
+extension WorkerProcessTests {
+    @Test func recoveredCorruptDataIsReportedAndStrictModeFails() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(dir) }
+        TestPaths.makeDirectory(dir + "/a")
+        TestPaths.copy(TestPaths.fixtures + "/bad/corrupt-middle.jpg", dir + "/a/corrupt.jpg")
+        TestPaths.copy(TestPaths.fixtures + "/codecs/jpeg-420-baseline.jpg", dir + "/a/good.jpg")
+        var o = ImageBatchOptions()
+        o.batchSize = 2
+        o.size = 32
+        let loader = try Loader(try ImageBatchSequence(folder: ImageFolder(root: dir), options: o), workers: 2)
+        #expect(try Self.collect(loader).count == 1)
+        let stats = loader.statistics
+        #expect(stats.skipped.isEmpty)
+        #expect(stats.warnings.map(\.path) == [dir + "/a/corrupt.jpg"])
+        #expect(stats.warnings.first?.error.contains("Corrupt JPEG data") == true)
+        o.decode = DecodeOptions(strict: true)
+        do {
+            _ = try Self.collect(Loader(try ImageBatchSequence(folder: ImageFolder(root: dir), options: o), workers: 2))
+            Issue.record("strict mode must refuse the corrupt file")
+        } catch let error as LoaderError {
+            #expect(error.code == .badFile && error.path == dir + "/a/corrupt.jpg")
+        }
+    }
+}

@@ -80,23 +80,12 @@ public final class Batch: @unchecked Sendable {
             release: { owned.free() })
     }
 
-    /// The same batch renumbered (used when a sequence's own numbering differs from the loader's).
-    func renumbered(epoch: Int, index: Int) -> Batch {
-        let action = lock.withLock { () -> (@Sendable () -> Void)? in
-            let a = releaseAction
-            releaseAction = nil
-            return a
-        }
-        return Batch(epoch: epoch, index: index, shape: shape, dtype: dtype, images: images, labels: labels, release: action)
-    }
-
     /// Gives the memory back now (a borrowed slot returns to the loader). Using the batch's
     /// pointers afterwards is an error. Releasing twice is harmless.
     public func release() {
         let action = lock.withLock { () -> (@Sendable () -> Void)? in
-            let a = releaseAction
-            releaseAction = nil
-            return a
+            defer { releaseAction = nil }
+            return releaseAction
         }
         action?()
     }

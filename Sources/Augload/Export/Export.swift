@@ -11,6 +11,7 @@ public struct ExportReport: Sendable, Codable {
     public var images = 0
     public var seconds = 0.0
     public var skipped: [SkippedFile] = []
+    public var warnings: [SkippedFile] = []
     public var workers = 0
     public var workerRestarts = 0
 }
@@ -51,6 +52,7 @@ public func export(
     }
     let stats = loader.statistics
     report.skipped = stats.skipped
+    report.warnings = stats.warnings
     report.workerRestarts = stats.workerRestarts
     report.seconds = monotonicSeconds() - begin
     return report

@@ -54,6 +54,8 @@ public struct FitReport: Sendable, Codable {
     public var workers = 0
     public var workerRestarts = 0
     public var skipped: [SkippedFile] = []
+    /// Files decoded although libjpeg recovered from corrupt data in them.
+    public var warnings: [SkippedFile] = []
     public var peakMemoryBytes = 0
     public var finalLoss = 0.0
     /// The position after the last batch (resume here).
@@ -134,6 +136,7 @@ public func fit<S: DataSequence, Step: TrainingStep>(
     report.dataWaitFraction = report.seconds > 0 ? report.waitSeconds / report.seconds : 0
     report.workerRestarts = stats.workerRestarts
     report.skipped = stats.skipped
+    report.warnings = stats.warnings
     report.peakMemoryBytes = stats.peakMemoryBytes
     let end = loader.position
     report.endEpoch = end.epoch

@@ -37,6 +37,8 @@ public final class Loader: @unchecked Sendable {
         public var workers = 0
         public var workerRestarts = 0
         public var skipped: [SkippedFile] = []
+        /// Files decoded although libjpeg recovered from corrupt data in them (`kind == .warning`).
+        public var warnings: [SkippedFile] = []
         public var batchesDelivered = 0
         public var imagesDelivered = 0
         /// Seconds from creating the loader to the first batch handed out.
@@ -199,7 +201,7 @@ final class LoaderState: @unchecked Sendable {
     /// Set when the producer has dispatched everything up to `endEpoch`.
     var producedAll = false
     var stats = Loader.Statistics()
-    var skippedPaths = Set<String>()
+    var reportedFiles = Set<String>()
 
     init(slots: SharedSlots, start: Loader.Position, endEpoch: Int, ordered: Bool, firstCount: Int) {
         self.slots = slots
@@ -258,9 +260,11 @@ final class LoaderState: @unchecked Sendable {
         mutex.withLock { pool.release(slot) }
     }
 
-    /// Records skipped files, once per path.
+    /// Records skipped files and files decoded with warnings, once per path and kind.
     func addSkipped(_ files: [SkippedFile]) {
-        for f in files where skippedPaths.insert(f.path).inserted { stats.skipped.append(f) }
+        for f in files where reportedFiles.insert(f.kind.rawValue + ":" + f.path).inserted {
+            if f.kind == .warning { stats.warnings.append(f) } else { stats.skipped.append(f) }
+        }
     }
 }
 

@@ -31,14 +31,20 @@ extension DataSequence {
     public mutating func onEpochEnd() {}
 }
 
-/// A file the loader could not use, and why (the `skipped` entries of a report).
+/// A file the loader could not use, and why (the `skipped` entries of a report) — or, with
+/// `kind == .warning`, one it used although the decoder had to recover from corrupt data.
 public struct SkippedFile: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case skipped, warning
+    }
     public var path: String
     public var error: String
+    public var kind: Kind
 
-    public init(path: String, error: String) {
+    public init(path: String, error: String, kind: Kind = .skipped) {
         self.path = path
         self.error = error
+        self.kind = kind
     }
 
     public var description: String { "\(path): \(error)" }

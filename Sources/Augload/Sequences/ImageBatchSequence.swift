@@ -156,6 +156,10 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
             switch attempt(sample.path, epoch: epoch, sample: sample.index, into: destination, side: side) {
             case .success(let size):
                 produced = size
+                let w = workspace.lastWarnings
+                if w.count > 0 {
+                    skipped.append(SkippedFile(path: sample.path, error: "decoded with \(w.count) recovered libjpeg warnings: \(w.message)", kind: .warning))
+                }
             case .failure(let error):
                 guard options.onError == .skip else {
                     throw LoaderError(.badFile, error.description, path: sample.path)

@@ -38,6 +38,7 @@ enum Message {
             for s in skipped {
                 w.string(s.path)
                 w.string(s.error)
+                w.u8(s.kind == .warning ? 1 : 0)
             }
         case .failed(let epoch, let index, let slot, let code, let message, let path):
             w.u8(11)
@@ -65,7 +66,10 @@ enum Message {
         case 10:
             let (epoch, index, slot, n) = (try r.int(), try r.int(), try r.int(), try r.int())
             var skipped: [SkippedFile] = []
-            for _ in 0..<n { skipped.append(SkippedFile(path: try r.string(), error: try r.string())) }
+            for _ in 0..<n {
+                let (path, error, kind) = (try r.string(), try r.string(), try r.u8())
+                skipped.append(SkippedFile(path: path, error: error, kind: kind == 1 ? .warning : .skipped))
+            }
             self = .done(epoch: epoch, index: index, slot: slot, skipped: skipped)
         case 11:
             let (epoch, index, slot) = (try r.int(), try r.int(), try r.int())

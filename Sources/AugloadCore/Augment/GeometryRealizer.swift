@@ -10,13 +10,12 @@ public enum GeometryRealizer {
     public static func realize(
         _ geometry: Geometry, bytes: [UInt8], format: ImageFormat, options: DecodeOptions, allowScaledDecode: Bool,
         decoded: inout Image, resampler: inout Resampler, into result: inout Image
-    ) throws(DecodeError) {
+    ) throws(DecodeError) -> DecodeWarnings {
         if geometry.isPureCrop {
             let roi = PixelRect(
                 x: Int(geometry.x0), y: Int(geometry.y0), width: geometry.width, height: geometry.height)
             let whole = roi.x == 0 && roi.y == 0 && roi.width == geometry.sourceWidth && roi.height == geometry.sourceHeight
-            try ImageDecoder.decode(bytes, into: &result, options: options, region: whole ? nil : roi)
-            return
+            return try ImageDecoder.decode(bytes, into: &result, options: options, region: whole ? nil : roi)
         }
         var scale = 1
         if allowScaledDecode && format == .jpeg {
@@ -31,9 +30,10 @@ public enum GeometryRealizer {
         let fullH = (geometry.sourceHeight + scale - 1) / scale
         computeAxes(geometry, fullWidth: fullW, fullHeight: fullH, resampler: &resampler)
         let roi = taps(resampler, fullWidth: fullW, fullHeight: fullH)
-        try ImageDecoder.decode(bytes, into: &decoded, options: options, scale: scale, region: roi)
+        let warnings = try ImageDecoder.decode(bytes, into: &decoded, options: options, scale: scale, region: roi)
         result.reshape(width: geometry.width, height: geometry.height)
         resampleInto(&result, from: decoded, originX: roi.x, originY: roi.y, resampler: &resampler)
+        return warnings
     }
 
     /// Realises `geometry`, flips included, from an image in memory.

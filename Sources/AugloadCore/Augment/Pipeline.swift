@@ -36,6 +36,8 @@ public struct Pipeline: Sendable {
         var decoded = Image()
         var result = Image()
         var resampler = Resampler()
+        /// What the decoder recovered from in the last sample run with this workspace.
+        public internal(set) var lastWarnings = DecodeWarnings()
         public init() {}
     }
 
@@ -99,7 +101,7 @@ public struct Pipeline: Sendable {
             sigma = noise.sigma
             rest = rest.dropLast()
         }
-        try GeometryRealizer.realize(
+        workspace.lastWarnings = try GeometryRealizer.realize(
             geometry, bytes: bytes, format: header.format, options: decodeOptions, allowScaledDecode: allowScaledDecode,
             decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
         if rest.isEmpty {

@@ -28,6 +28,19 @@ public struct DecodeOptions: Sendable, Hashable, Codable {
     }
 }
 
+/// Corrupt data libjpeg recovered from while decoding (it patches the damage and warns). In
+/// ``DecodeOptions/strict`` mode these are errors instead.
+public struct DecodeWarnings: Sendable, Equatable {
+    /// How many warnings; 0 for a clean file.
+    public var count = 0
+    /// The first warning's text.
+    public var message = ""
+    public init(count: Int = 0, message: String = "") {
+        self.count = count
+        self.message = message
+    }
+}
+
 /// A rectangle in pixel coordinates.
 public struct PixelRect: Sendable, Hashable {
     public var x: Int, y: Int, width: Int, height: Int
@@ -46,7 +59,7 @@ public struct PixelRect: Sendable, Hashable {
 /// Pillow's arithmetic; no gamma, ICC or EXIF rotation.
 ///
 ///     var image = Image()
-///     let warnings = try ImageDecoder.decode(bytes, into: &image)
+///     let warnings = try ImageDecoder.decode(bytes, into: &image)   // .count, .message
 public enum ImageDecoder {
     /// Sniffs the format from the first bytes.
     public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
@@ -79,13 +92,13 @@ public enum ImageDecoder {
     ///     the size (`ceil(side/scale)`). PNG ignores it.
     ///   - region: only this region of the (scaled) image, bit-identical to decoding everything and
     ///     cropping.
-    /// - Returns: the number of libjpeg warnings recovered from (0 for clean files).
+    /// - Returns: the libjpeg warnings recovered from (count 0 for clean files).
     /// - Throws: ``DecodeError`` with the reason; the path is attached by the caller.
     @discardableResult
     public static func decode(
         _ bytes: [UInt8], into image: inout Image, options: DecodeOptions = .init(), scale: Int = 1,
         region: PixelRect? = nil
-    ) throws(DecodeError) -> Int {
+    ) throws(DecodeError) -> DecodeWarnings {
         var c = cOptions(options, scale: scale, roi: region)
         var error = aug_error()
         var w: Int32 = 0
@@ -101,7 +114,11 @@ public enum ImageDecoder {
             }
         }
         if status != 0 { throw DecodeError(status: status, error: &error) }
-        return Int(error.warnings)
+        if error.warnings == 0 { return DecodeWarnings() }
+        let message = withUnsafeBytes(of: &error.message) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return DecodeWarnings(count: Int(error.warnings), message: message)
     }
 
     /// Decodes `bytes` into a new image.
