@@ -56,12 +56,13 @@ struct BenchCommand: ParsableCommand {
         }
         let c = result.ceiling
         print("\(result.images) images, \(result.cores) cores; pipeline: size \(options.size), crop \(options.crop.rawValue), flip \(options.flip.rawValue), noise \(options.noise), \(options.dtype.rawValue) \(options.layout.rawValue), batch \(options.batchSize)")
-        var rows = [["", "workers", "img/s", "CPU ms/img", "vs ceiling", "first batch", "peak mem", "batches"]]
-        rows.append(["decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-"])
+        var rows = [["", "workers", "img/s", "CPU ms/img", "vs ceiling", "first batch", "loader CPU/batch", "peak mem", "batches"]]
+        rows.append(["decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-"])
         for r in result.runs {
             rows.append([
                 "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), fixed(r.cpuMillisecondsPerImage, 2),
-                fixed(r.ratioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s", megabytes(r.peakMemoryBytes),
+                fixed(r.ratioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s", fixed(r.loaderCPUMillisecondsPerBatch, 2) + " ms",
+                megabytes(r.peakMemoryBytes),
                 "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
             ])
         }

@@ -100,3 +100,28 @@ extension WorkerProcessTests {
         }
     }
 }
+
+extension WorkerProcessTests {
+    /// A worker receives only the paths of its batch, so its memory must not grow with the
+    /// dataset: the same batches from a 1,000-file and a 1,000,000-file list (fixture paths
+    /// repeated) leave the worker's RSS within 2 MB.
+    @Test func workerMemoryIsFlatFrom1kTo1MFiles() throws {
+        let real = Self.folder.samples
+        func workerRSS(files: Int) throws -> Int {
+            let samples = (0..<files).map { real[$0 % real.count] }
+            let folder = ImageFolder(root: Self.folder.root, classes: Self.folder.classes, samples: samples)
+            var o = ImageBatchOptions()
+            o.batchSize = 8
+            o.size = 48
+            let loader = try Loader(try ImageBatchSequence(folder: folder, options: o), workers: 1, maxQueueSize: 2)
+            for _ in 0..<20 { try #require(try loader.next()).release() }
+            let pid = try #require(loader.workerProcessIDs.first)
+            return MemoryProbe.residentSetSize(pid: pid)
+        }
+        let small = try workerRSS(files: 1_000)
+        let large = try workerRSS(files: 1_000_000)
+        #expect(small > 0 && large > 0)
+        #expect(abs(large - small) <= 2_000_000, "worker RSS \(small) bytes with 1k files, \(large) with 1M")
+        print("worker RSS: \(small / 1024) KiB with 1k files, \(large / 1024) KiB with 1M files")
+    }
+}

@@ -147,7 +147,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 if !alive { workerDied(w) }
             }
             let now = monotonicSeconds()
-            if now - lastMemorySample >= 0.1 {
+            // Reading smaps_rollup walks every mapping of every process: a few ms, so not too often.
+            if now - lastMemorySample >= 0.25 {
                 lastMemorySample = now
                 sampleMemory()
             }
@@ -214,9 +215,6 @@ final class Dispatcher: Producer, @unchecked Sendable {
             return s
         }
         guard let slot else { return nil }
-        // Slots are reused last-in first-out, so a run touches only as many as it keeps busy:
-        // memory follows the real queue depth, and each slot is mapped in once, on first use.
-        if touchedSlots.insert(slot).inserted { state.slots.prefault(slot: slot) }
         do {
             let order = try source.order(epoch: key.epoch, index: key.index)
             next.index += 1
@@ -266,6 +264,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
             }
             w.task = nil
             inFlightLimit = min(inFlightLimit + 1, workerCount)
+            // Slots are reused last-in first-out, so a run touches only as many as it keeps busy:
+            // memory follows the real queue depth. The worker allocated the pages while writing;
+            // map them into this process in one call before the consumer reads them.
+            if touchedSlots.insert(slot).inserted { state.slots.prefault(slot: slot) }
             let key = BatchKey(epoch: epoch, index: index)
             produced[epoch, default: 0] += 1
             state.mutex.withLock {

@@ -334,7 +334,7 @@ final class InProcessProducer: Producer, @unchecked Sendable {
 
     private func sampleMemoryIfDue() {
         let now = monotonicSeconds()
-        if now - lastSample >= 0.1 {
+        if now - lastSample >= 0.25 {
             lastSample = now
             sampleMemory()
         }

@@ -33,6 +33,10 @@ public enum Benchmark {
         /// imagesPerSecond / (ceiling × min(max(workers, 1), cores)).
         public var ratioToCeiling = 0.0
         public var timeToFirstBatchSeconds = 0.0
+        /// CPU the loader process itself spent per batch (dispatching, hand-off, bookkeeping; with
+        /// workers 0 this includes all the decoding), and as a share of one core over the run.
+        public var loaderCPUMillisecondsPerBatch = 0.0
+        public var loaderCoreFraction = 0.0
         public var peakMemoryBytes = 0
         public var workerRestarts = 0
         public var skipped = 0
@@ -96,6 +100,7 @@ public enum Benchmark {
         run.workers = workers
         run.expectedBatches = sequence.batchCount(epoch: 0)
         let cpu0 = processTreeCPUSeconds()
+        let self0 = cpuSeconds(RUSAGE_SELF)
         let wall0 = monotonicSeconds()
         let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: 1, logger: logger)
         var inOrder = true
@@ -105,6 +110,7 @@ public enum Benchmark {
             run.images += batch.count
             batch.release()
         }
+        let selfCPU = cpuSeconds(RUSAGE_SELF) - self0
         let stats = loader.statistics
         loader.close()
         run.seconds = monotonicSeconds() - wall0
@@ -113,6 +119,8 @@ public enum Benchmark {
         run.imagesPerSecond = run.seconds > 0 ? Double(run.images) / run.seconds : 0
         run.cpuMillisecondsPerImage = run.images > 0 ? cpu * 1000 / Double(run.images) : 0
         run.timeToFirstBatchSeconds = stats.timeToFirstBatch ?? 0
+        run.loaderCPUMillisecondsPerBatch = run.batches > 0 ? selfCPU * 1000 / Double(run.batches) : 0
+        run.loaderCoreFraction = run.seconds > 0 ? selfCPU / run.seconds : 0
         run.peakMemoryBytes = stats.peakMemoryBytes
         run.workerRestarts = stats.workerRestarts
         run.skipped = stats.skipped.count
@@ -126,14 +134,12 @@ public enum Benchmark {
     }
 
     /// CPU time of this process plus its reaped children (workers are reaped by `close`).
-    static func processTreeCPUSeconds() -> Double {
-        var total = 0.0
-        for who in [RUSAGE_SELF, RUSAGE_CHILDREN] {
-            var usage = rusage()
-            getrusage(who.rawValue, &usage)
-            total += Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
-            total += Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) * 1e-6
-        }
-        return total
+    static func processTreeCPUSeconds() -> Double { cpuSeconds(RUSAGE_SELF) + cpuSeconds(RUSAGE_CHILDREN) }
+
+    static func cpuSeconds(_ who: __rusage_who) -> Double {
+        var usage = rusage()
+        getrusage(who.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) * 1e-6
     }
 }

@@ -19,6 +19,9 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
 
     let pipeline: Pipeline
     private var workspace = Pipeline.Workspace()
+    /// The last epoch's sample order: a batch order needs it, and recomputing a million-sample
+    /// shuffle for every batch would cost more than the batch.
+    private let orderCache = OrderCache()
     /// Replacement candidates an order carries for `.skip`.
     static let replacementCandidates = 4
 
@@ -100,7 +103,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         guard (0..<count).contains(index) else {
             throw LoaderError(.usage, "batch \(index) is out of range: epoch \(epoch) has \(count) batches")
         }
-        let positions = sampleOrder(epoch: epoch)
+        let positions = orderCache.order(epoch: epoch) { sampleOrder(epoch: $0) }
         let start = index * options.batchSize
         let end = min(start + options.batchSize, positions.count)
         var w = WireWriter()
@@ -227,6 +230,24 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         var options: ImageBatchOptions
         var root: String
         var classes: [String]
+    }
+}
+
+/// Remembers one epoch's sample order (a reference, so non-mutating callers can fill it; the
+/// loader asks for orders from one thread at a time).
+final class OrderCache: @unchecked Sendable {
+    private let lock = Mutex()
+    private var epoch: Int?
+    private var positions: [Int] = []
+
+    func order(epoch: Int, compute: (Int) -> [Int]) -> [Int] {
+        lock.withLock {
+            if self.epoch != epoch {
+                positions = compute(epoch)
+                self.epoch = epoch
+            }
+            return positions
+        }
     }
 }
 
