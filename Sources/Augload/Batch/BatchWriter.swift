@@ -7,7 +7,9 @@ public struct BatchWriter {
     public let labels: UnsafeMutableBufferPointer<Int32>
     /// The shape of what was written (set with ``finish(shape:dtype:labelCount:)``).
     public private(set) var shape: [Int] = []
+    /// The element type of what was written (set with ``finish(shape:dtype:labelCount:)``).
     public private(set) var dtype: DType = .uint8
+    /// Labels written (set with ``finish(shape:dtype:labelCount:)``).
     public private(set) var labelCount = 0
 
     init(images: UnsafeMutableRawBufferPointer, labels: UnsafeMutableBufferPointer<Int32>) {

@@ -11,12 +11,16 @@ public struct SlotLayout: Sendable, Hashable {
     static let magic = 0x4155_474C_4F41_4431  // "AUGLOAD1"
     static let headerBytes = 128
 
+    /// Bytes reserved for images (at least 1).
     public let imageCapacity: Int
+    /// Labels the slot holds (at least 1).
     public let labelCapacity: Int
+    /// Byte offset of the image area from the slot's start (64-byte aligned, after the 128-byte header and the labels).
     public let imagesOffset: Int
     /// Bytes per slot (a multiple of the page size).
     public let slotSize: Int
 
+    /// Lays out a slot big enough for `requirement`.
     public init(_ requirement: SlotRequirement) {
         imageCapacity = max(requirement.imageBytes, 1)
         labelCapacity = max(requirement.labels, 1)

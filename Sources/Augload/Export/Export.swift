@@ -6,13 +6,21 @@ import Logging
 
 /// What an export wrote.
 public struct ExportReport: Sendable, Codable {
+    /// The folder the files were written to.
     public var directory: String
+    /// Batches written.
     public var batches = 0
+    /// Images written.
     public var images = 0
+    /// Wall-clock seconds of the export, including creating the loader.
     public var seconds = 0.0
+    /// Files that could not be decoded and were replaced.
     public var skipped: [SkippedFile] = []
+    /// Files decoded although libjpeg recovered from corrupt data in them.
     public var warnings: [SkippedFile] = []
+    /// Worker processes used (0: batches are made on the calling thread).
     public var workers = 0
+    /// Workers that died and were replaced during the export.
     public var workerRestarts = 0
 }
 

@@ -5,26 +5,37 @@ import Logging
 
 /// What `fit` tells its callbacks after each batch.
 public struct BatchLog: Sendable {
+    /// The epoch this batch belongs to.
     public var epoch: Int
+    /// The batch's index within its epoch.
     public var index: Int
+    /// Images in the batch.
     public var images: Int
+    /// The loss the training step returned for this batch.
     public var loss: Double
     /// Seconds this batch was waited for, and spent in the step.
     public var waitSeconds: Double
+    /// Seconds spent in the training step for this batch (including any simulated `stepTime`).
     public var stepSeconds: Double
     /// Where to resume after this batch (save it with a checkpoint).
     public var resumePosition: Loader.Position
     /// Batches in this epoch, and finished batches waiting in the queue now.
     public var batchesInEpoch: Int
+    /// Finished batches waiting in the loader's queue when this batch ended.
     public var queued: Int
 }
 
 /// What `fit` tells its callbacks after each epoch.
 public struct EpochLog: Sendable {
+    /// The epoch that ended.
     public var epoch: Int
+    /// Batches trained on in this epoch.
     public var batches: Int
+    /// Images trained on in this epoch.
     public var images: Int
+    /// Mean of the per-batch losses over the epoch.
     public var meanLoss: Double
+    /// Wall-clock seconds the epoch took.
     public var seconds: Double
 }
 
@@ -35,31 +46,47 @@ public protocol FitCallback: AnyObject {
 }
 
 extension FitCallback {
+    /// Default: does nothing. See ``FitCallback/batchEnded(_:)``.
     public func batchEnded(_ log: BatchLog) {}
+    /// Default: does nothing. See ``FitCallback/epochEnded(_:)``.
     public func epochEnded(_ log: EpochLog) {}
 }
 
 /// The figures of a `fit` run (the CLI prints them, or their JSON).
 public struct FitReport: Sendable, Codable {
+    /// Images trained on over the run.
     public var images = 0
+    /// Batches trained on over the run.
     public var batches = 0
+    /// Epochs run, counting a partly run last epoch.
     public var epochs = 0
+    /// Wall-clock seconds of the whole run, including creating the loader.
     public var seconds = 0.0
+    /// Images trained on per wall-clock second.
     public var imagesPerSecond = 0.0
+    /// Seconds from creating the loader to the first batch handed out.
     public var timeToFirstBatchSeconds = 0.0
     /// Fraction of the run spent waiting for data (the rest is the step and bookkeeping).
     public var dataWaitFraction = 0.0
+    /// Total seconds spent waiting for batches.
     public var waitSeconds = 0.0
+    /// Total seconds spent in the training step.
     public var stepSeconds = 0.0
+    /// Worker processes used (0: batches are made on the calling thread).
     public var workers = 0
+    /// Workers that died and were replaced during the run.
     public var workerRestarts = 0
+    /// Files that could not be decoded and were replaced.
     public var skipped: [SkippedFile] = []
     /// Files decoded although libjpeg recovered from corrupt data in them.
     public var warnings: [SkippedFile] = []
+    /// The peak proportional set size (PSS) of the loader and its workers, in bytes.
     public var peakMemoryBytes = 0
+    /// The loss of the last batch.
     public var finalLoss = 0.0
     /// The position after the last batch (resume here).
     public var endEpoch = 0
+    /// The batch index to resume at within `endEpoch`.
     public var endBatch = 0
 }
 

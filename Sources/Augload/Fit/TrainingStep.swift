@@ -11,13 +11,18 @@ public protocol TrainingStep {
 public struct ChannelStatisticsStep: TrainingStep, Sendable {
     /// Running per-channel sums over every pixel seen.
     public private(set) var channelSum: [Double] = [0, 0, 0]
+    /// Running per-channel sums of squared pixel values over every pixel seen.
     public private(set) var channelSquares: [Double] = [0, 0, 0]
+    /// Pixels seen per channel so far (the divisor of the running means).
     public private(set) var pixelsPerChannel = 0
     private var weights: [[Double]] = []
     private var bias: [Double] = []
+    /// The SGD learning rate (default 0.1).
     public var learningRate = 0.1
+    /// Number of classes the softmax classifier predicts.
     public let classes: Int
 
+    /// Creates a step for `classes` classes (at least 1), with zero weights and biases.
     public init(classes: Int) {
         precondition(classes >= 1, "at least one class")
         self.classes = classes
@@ -28,6 +33,7 @@ public struct ChannelStatisticsStep: TrainingStep, Sendable {
     /// Mean of each channel over every pixel seen so far.
     public var channelMean: [Double] { channelSum.map { pixelsPerChannel > 0 ? $0 / Double(pixelsPerChannel) : 0 } }
 
+    /// Accumulates the batch's channel statistics and takes one SGD step; returns the mean cross-entropy before the step.
     public mutating func train(on batch: Batch) -> Double {
         let shape = batch.shape
         guard shape.count == 4, batch.count > 0 else { return 0 }

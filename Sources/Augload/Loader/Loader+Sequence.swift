@@ -4,8 +4,10 @@
 /// run fails, iteration ends and ``Loader/failure`` holds the error — check it after the loop, or
 /// use `while let batch = try loader.next()` or the `AsyncSequence` form, which throw.
 extension Loader: Sequence {
+    /// Iterates a loader's batches synchronously; iteration ends after the last batch or on failure (see ``Loader/failure``).
     public struct Iterator: IteratorProtocol {
         let loader: Loader
+        /// Returns the next batch, or nil when the run is over or has failed.
         public mutating func next() -> Batch? {
             do {
                 return try loader.next()
@@ -15,6 +17,7 @@ extension Loader: Sequence {
         }
     }
 
+    /// Returns an iterator over the loader's remaining batches.
     public func makeIterator() -> Iterator { Iterator(loader: self) }
 
     /// The error that ended the run, if one did.
@@ -22,8 +25,10 @@ extension Loader: Sequence {
 }
 
 extension Loader: AsyncSequence {
+    /// The loader yields ``Batch`` values.
     public typealias Element = Batch
 
+    /// Iterates a loader's batches with `for try await`, throwing when the run fails.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let loader: Loader
         /// Waits for the next batch. The wait blocks a thread (the loader's hand-off is a condition
@@ -32,5 +37,6 @@ extension Loader: AsyncSequence {
         public mutating func next() async throws -> Batch? { try loader.next() }
     }
 
+    /// Returns an async iterator over the loader's remaining batches.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(loader: self) }
 }

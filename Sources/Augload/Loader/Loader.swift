@@ -24,8 +24,11 @@ import Logging
 public final class Loader: @unchecked Sendable {
     /// Where a run is: the next batch to be delivered.
     public struct Position: Sendable, Hashable, Codable {
+        /// The epoch of the next batch, counted from 0.
         public var epoch: Int
+        /// The index, within `epoch`, of the next batch to be delivered.
         public var batch: Int
+        /// Creates a position; the default is the start of epoch 0.
         public init(epoch: Int = 0, batch: Int = 0) {
             self.epoch = epoch
             self.batch = batch
@@ -34,12 +37,17 @@ public final class Loader: @unchecked Sendable {
 
     /// Figures the loader measured.
     public struct Statistics: Sendable {
+        /// Worker processes the loader was created with (0: batches are made on the calling thread).
         public var workers = 0
+        /// Workers that died and were replaced during the run.
         public var workerRestarts = 0
+        /// Files that could not be decoded and were replaced (`kind == .skipped`).
         public var skipped: [SkippedFile] = []
         /// Files decoded although libjpeg recovered from corrupt data in them (`kind == .warning`).
         public var warnings: [SkippedFile] = []
+        /// Batches handed out so far.
         public var batchesDelivered = 0
+        /// Images handed out so far (the sum of the delivered batches' first dimension).
         public var imagesDelivered = 0
         /// Seconds from creating the loader to the first batch handed out.
         public var timeToFirstBatch: Double?

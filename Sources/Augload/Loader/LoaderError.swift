@@ -2,6 +2,7 @@
 ///
 /// Its `description` is what the CLI prints before exiting with status 1.
 public struct LoaderError: Error, Sendable, CustomStringConvertible {
+    /// The category of a load failure.
     public enum Code: String, Sendable, Codable {
         /// A file could not be decoded and the policy is `.fail`.
         case badFile
@@ -17,16 +18,20 @@ public struct LoaderError: Error, Sendable, CustomStringConvertible {
         case usage
     }
 
+    /// The category of the failure.
     public var code: Code
+    /// The sentence describing the failure, naming the file or batch and the cause.
     public var message: String
     /// The file at fault, when there is one.
     public var path: String?
 
+    /// Creates an error from a code, a message and, optionally, the file at fault.
     public init(_ code: Code, _ message: String, path: String? = nil) {
         self.code = code
         self.message = message
         self.path = path
     }
 
+    /// The message, as the CLI prints it.
     public var description: String { message }
 }

@@ -1,15 +1,20 @@
 /// A batch's place in the run: its epoch and its index in the epoch. Ordered by epoch, then index.
 public struct BatchKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The epoch, counted from 0.
     public var epoch: Int
+    /// The batch's index within its epoch, counted from 0.
     public var index: Int
 
+    /// Creates the key of batch `index` of `epoch`.
     public init(epoch: Int, index: Int) {
         self.epoch = epoch
         self.index = index
     }
 
+    /// Orders keys by epoch, then by index within the epoch.
     public static func < (a: BatchKey, b: BatchKey) -> Bool { (a.epoch, a.index) < (b.epoch, b.index) }
 
+    /// A readable form such as "batch 3 of epoch 0".
     public var description: String { "batch \(index) of epoch \(epoch)" }
 }
 

@@ -11,41 +11,62 @@ import Logging
 public enum Benchmark {
     /// Decoding alone, one core, files already in memory.
     public struct Ceiling: Sendable, Codable {
+        /// Files decoded successfully.
         public var images = 0
+        /// Files read that failed to decode.
         public var failures = 0
+        /// Wall-clock seconds spent decoding.
         public var seconds = 0.0
+        /// Decoded images per wall-clock second.
         public var imagesPerSecond = 0.0
+        /// CPU milliseconds of the decoding thread per decoded image.
         public var cpuMillisecondsPerImage = 0.0
     }
 
     /// The full pipeline with one worker count.
     public struct Run: Sendable, Codable {
+        /// Worker processes (0: decoding on the loader's thread).
         public var workers = 0
+        /// Images delivered.
         public var images = 0
+        /// Batches delivered.
         public var batches = 0
+        /// Batches the epoch should have.
         public var expectedBatches = 0
         /// Every batch index arrived exactly once, in order.
         public var complete = false
+        /// Wall-clock seconds of the run, including starting and closing the loader.
         public var seconds = 0.0
+        /// Delivered images per wall-clock second.
         public var imagesPerSecond = 0.0
         /// Loader and workers together.
         public var cpuMillisecondsPerImage = 0.0
         /// imagesPerSecond / (ceiling × min(max(workers, 1), cores)).
         public var ratioToCeiling = 0.0
+        /// Seconds from creating the loader to the first batch handed out.
         public var timeToFirstBatchSeconds = 0.0
         /// CPU the loader process itself spent per batch (dispatching, hand-off, bookkeeping; with
         /// workers 0 this includes all the decoding), and as a share of one core over the run.
         public var loaderCPUMillisecondsPerBatch = 0.0
+        /// The loader process's CPU time as a fraction of one core over the run.
         public var loaderCoreFraction = 0.0
+        /// The peak proportional set size (PSS) of the loader and its workers, in bytes.
         public var peakMemoryBytes = 0
+        /// Workers that died and were replaced.
         public var workerRestarts = 0
+        /// Files skipped because they could not be decoded.
         public var skipped = 0
     }
 
+    /// Everything one benchmark measured: the machine, the ceiling and one run per worker count.
     public struct Result: Sendable, Codable {
+        /// Online processor cores of the machine.
         public var cores = 0
+        /// Samples measured.
         public var images = 0
+        /// The decode-only ceiling.
         public var ceiling = Ceiling()
+        /// One run per requested worker count, in the order given.
         public var runs: [Run] = []
     }
 

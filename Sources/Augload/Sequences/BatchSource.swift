@@ -39,13 +39,17 @@ public protocol BatchSource {
 }
 
 extension BatchSource {
+    /// Default: `false`, so the loader finishes each epoch before starting the next.
     public var isEpochPure: Bool { false }
 }
 
 /// How much room a batch needs in a slot.
 public struct SlotRequirement: Sendable, Hashable {
+    /// Bytes of image data a slot must hold.
     public var imageBytes: Int
+    /// Labels a slot must hold.
     public var labels: Int
+    /// Creates a requirement of `imageBytes` bytes of images and `labels` labels.
     public init(imageBytes: Int, labels: Int) {
         self.imageBytes = imageBytes
         self.labels = labels
@@ -57,10 +61,13 @@ public struct SlotRequirement: Sendable, Hashable {
 /// configuration is its JSON encoding, re-sent to workers after each epoch's hook — so it runs in
 /// workers; otherwise it can only run in-process (`workers: 0`).
 public struct SequenceSource<S: DataSequence>: BatchSource {
+    /// The adapted sequence (its state is re-sent to workers after each epoch).
     public var sequence: S
 
+    /// Wraps `sequence`.
     public init(_ sequence: S) { self.sequence = sequence }
 
+    /// The sequence's `count`, whatever the epoch.
     public func batchCount(epoch: Int) -> Int { sequence.count }
 
     /// Sized from the first batch: a sequence's batches must not grow after it.
@@ -70,34 +77,40 @@ public struct SequenceSource<S: DataSequence>: BatchSource {
         return SlotRequirement(imageBytes: first.images.count, labels: first.labels.count)
     }
 
+    /// The order of a batch: just `index`, encoded.
     public func order(epoch: Int, index: Int) throws -> [UInt8] {
         var w = WireWriter()
         w.int(index)
         return w.bytes
     }
 
+    /// Names the sequence type and the batch index of `order`.
     public func describe(order: [UInt8]) -> String {
         var r = WireReader(order)
         return "\(S.self) batch \((try? r.int()) ?? -1)"
     }
 
+    /// Copies the sequence's batch at the order's index into `writer`; never skips files.
     public mutating func fill(order: [UInt8], epoch: Int, index: Int, into writer: inout BatchWriter) throws -> [SkippedFile] {
         var r = WireReader(order)
         try writer.copy(try sequence.batch(at: try r.int()))
         return []
     }
 
+    /// The sequence's JSON encoding; throws ``LoaderError`` (`.sequence`) when it is not `Encodable`.
     public func configuration() throws -> [UInt8] {
         guard let encodable = sequence as? any Encodable else { throw SequenceSource.cannotCross }
         return try TypeCodec.encodeJSON(encodable)
     }
 
+    /// Decodes the sequence from its JSON ``configuration()`` (in a worker).
     public init(configuration: [UInt8]) throws {
         guard let decodable = S.self as? any Decodable.Type else { throw SequenceSource.cannotCross }
         guard let sequence = try TypeCodec.decodeJSON(decodable, configuration) as? S else { throw SequenceSource.cannotCross }
         self.sequence = sequence
     }
 
+    /// Calls the sequence's ``DataSequence/onEpochEnd()`` and returns `true`, so workers receive the new state.
     public mutating func epochDidEnd(_ epoch: Int) -> Bool {
         sequence.onEpochEnd()
         return true

@@ -28,24 +28,31 @@ public protocol DataSequence {
 }
 
 extension DataSequence {
+    /// Default: does nothing. See ``DataSequence/onEpochEnd()``.
     public mutating func onEpochEnd() {}
 }
 
 /// A file the loader could not use, and why (the `skipped` entries of a report) — or, with
 /// `kind == .warning`, one it used although the decoder had to recover from corrupt data.
 public struct SkippedFile: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Whether the file was skipped or used despite decoder warnings.
     public enum Kind: String, Sendable, Hashable, Codable {
         case skipped, warning
     }
+    /// The file's path.
     public var path: String
+    /// Why the file was skipped, or the warnings it was decoded with.
     public var error: String
+    /// Whether the file was skipped or decoded with warnings.
     public var kind: Kind
 
+    /// Creates an entry for `path` with the reason `error` (default kind `.skipped`).
     public init(path: String, error: String, kind: Kind = .skipped) {
         self.path = path
         self.error = error
         self.kind = kind
     }
 
+    /// "path: error", as reports print it.
     public var description: String { "\(path): \(error)" }
 }

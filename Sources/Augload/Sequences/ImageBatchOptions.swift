@@ -26,24 +26,35 @@ public enum ErrorPolicy: String, Sendable, Codable, CaseIterable {
 /// Options of ``ImageBatchSequence``: a validated value type; every error names the bad value
 /// and the allowed range.
 public struct ImageBatchOptions: Sendable, Hashable, Codable {
+    /// Images per batch (at least 1; default 64).
     public var batchSize = 64
     /// Output side in pixels; 0 keeps each image's own size (needs `batchSize == 1`).
     public var size = 224
+    /// How each image is cropped to `size` (default `.random`).
     public var crop = CropMode.random
+    /// Which axes may be mirrored, each with probability 0.5 (default `.h`, horizontal).
     public var flip = FlipMode.h
     /// Gaussian noise sigma in [0, 1] intensity units; 0 = off.
     public var noise: Float = 0
+    /// Memory layout of the image tensor (default `.nhwc`).
     public var layout = Layout.nhwc
+    /// Element type of the image tensor (default `.float32`).
     public var dtype = DType.float32
     /// Per-channel normalisation for float32 output (defaults: none, values in [0, 1]).
     public var mean: [Float] = [0, 0, 0]
+    /// Per-channel standard deviation divided by, for float32 output (default 1; must be non-zero).
     public var std: [Float] = [1, 1, 1]
+    /// Shuffle the samples each epoch (default true).
     public var shuffle = true
+    /// Seed of all shuffling and augmentation randomness (default 0).
     public var seed: UInt64 = 0
     /// Drop the last batch of an epoch when it is not full.
     public var dropLast = false
+    /// What to do with a file that cannot be decoded (default `.fail`).
     public var onError = ErrorPolicy.fail
+    /// Decoder settings: pixel limit and strictness.
     public var decode = DecodeOptions()
+    /// Which part of the dataset this rank trains on (default: all of it).
     public var sharding = Sharding()
     /// Allow JPEG DCT-scaled decoding when a crop is shrunk 2× or more.
     public var scaledDecode = true

@@ -12,7 +12,9 @@
 ///     let sequence = try ImageBatchSequence(folder: ImageFolder(root: "data/train"), options: options)
 ///     let batch = try sequence.batch(at: 0)     // in-process; use a Loader for workers
 public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable {
+    /// The dataset the batches are made from.
     public let folder: ImageFolder
+    /// The validated options the batches are made with.
     public let options: ImageBatchOptions
     /// The epoch ``batch(at:)`` produces; ``onEpochEnd()`` advances it.
     public var epoch = 0
@@ -36,8 +38,10 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// Samples this rank sees per epoch.
     public var samplesPerEpoch: Int { options.sharding.count(of: folder.samples.count) }
 
+    /// Batches in the current ``epoch``.
     public var count: Int { batchCount(epoch: epoch) }
 
+    /// Batches in `epoch`: this rank's samples divided by `batchSize`, rounded up unless `dropLast`.
     public func batchCount(epoch: Int) -> Int {
         let n = samplesPerEpoch
         return options.dropLast ? n / options.batchSize : (n + options.batchSize - 1) / options.batchSize
@@ -56,6 +60,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         return stride(from: s.rank, to: total, by: s.worldSize).map { order[$0] }
     }
 
+    /// Builds batch `index` of the current ``epoch`` in process, in new memory freed when the batch is released.
     public func batch(at index: Int) throws -> Batch {
         var copy = self
         let order = try copy.order(epoch: epoch, index: index)
@@ -77,6 +82,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
             release: { box.free() })
     }
 
+    /// Advances ``epoch`` by one.
     public mutating func onEpochEnd() { epoch += 1 }
 
     // MARK: BatchSource
@@ -98,6 +104,8 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         return SlotRequirement(imageBytes: options.batchSize * max(pixels, 1) * 3 * options.dtype.size, labels: options.batchSize)
     }
 
+    /// The order of batch `index` of `epoch`: its samples' indices, labels and paths, plus
+    /// replacement candidates under `.skip`; throws ``LoaderError`` (`.usage`) for an index out of range.
     public func order(epoch: Int, index: Int) throws -> [UInt8] {
         let count = batchCount(epoch: epoch)
         guard (0..<count).contains(index) else {
@@ -141,11 +149,14 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         }
     }
 
+    /// The paths of the samples in `order`, comma-separated.
     public func describe(order: [UInt8]) -> String {
         guard let o = try? Order(order) else { return "(unreadable order)" }
         return o.samples.map(\.path).joined(separator: ", ")
     }
 
+    /// Decodes and augments the order's samples into `writer`, replacing undecodable files under
+    /// `.skip`; returns the files skipped or decoded with warnings.
     public mutating func fill(order bytes: [UInt8], epoch: Int, index: Int, into writer: inout BatchWriter) throws -> [SkippedFile] {
         let order = try Order(bytes)
         let side = options.size
@@ -216,11 +227,13 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         try TypeCodec.encodeJSON(Configuration(options: options, root: folder.root, classes: folder.classes))
     }
 
+    /// Recreates the sequence from ``configuration()`` in a worker, with an empty sample list (orders carry the paths).
     public init(configuration: [UInt8]) throws {
         let c = try TypeCodec.decodeJSON(Configuration.self, configuration)
         try self.init(folder: ImageFolder(root: c.root, classes: c.classes, samples: []), options: c.options)
     }
 
+    /// Returns `false`: the configuration never changes between epochs.
     public mutating func epochDidEnd(_ epoch: Int) -> Bool { false }
 
     /// Batches depend only on the epoch they are asked for, so workers run ahead across epochs.

@@ -14,12 +14,17 @@
 public struct ImageFolder: Sendable {
     /// One image and its label.
     public struct Sample: Sendable, Hashable {
+        /// The image file's path, `root/<class>/…`.
         public var path: String
+        /// The index of the sample's class in ``ImageFolder/classes``.
         public var label: Int32
     }
 
+    /// The dataset folder, as given.
     public let root: String
+    /// Class names (the sub-folder names, sorted by byte order); a label indexes this array.
     public let classes: [String]
+    /// Every image, class by class in a stable order; a sample index indexes this array.
     public let samples: [Sample]
 
     /// Scans `root`.

@@ -3,7 +3,9 @@
 /// Each epoch's shuffled order is dealt round-robin: rank *r* of *n* takes positions
 /// r, r+n, r+2n, … — every sample exactly once across ranks, sizes differing by at most one.
 public struct Sharding: Sendable, Hashable, Codable {
+    /// This process's rank, in `0..<worldSize` (default 0).
     public var rank: Int
+    /// Number of processes sharing the dataset (at least 1; default 1).
     public var worldSize: Int
 
     /// - Precondition: `0 <= rank < worldSize`.

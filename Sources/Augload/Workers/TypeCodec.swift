@@ -12,12 +12,14 @@ public enum TypeCodec {
     /// Resolves a name made by ``name(of:)``.
     public static func type(named name: String) -> Any.Type? { _typeByName(name) }
 
+    /// Encodes `value` as JSON with sorted keys.
     public static func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array(try encoder.encode(value))
     }
 
+    /// Decodes a `type` value from JSON made by ``encodeJSON(_:)``.
     public static func decodeJSON<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
         try JSONDecoder().decode(type, from: Data(bytes))
     }

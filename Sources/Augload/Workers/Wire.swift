@@ -1,22 +1,27 @@
 /// The little binary format of everything that crosses between the loader and its workers:
 /// little-endian integers, length-prefixed strings and byte arrays. One writer, one reader.
 public struct WireWriter: Sendable {
+    /// The bytes written so far.
     public private(set) var bytes: [UInt8] = []
 
     public init() {}
 
+    /// Appends `v` as a little-endian 64-bit integer.
     public mutating func int(_ v: Int) {
         withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends one byte.
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
 
+    /// Appends `s` as its UTF-8 byte count followed by its UTF-8 bytes.
     public mutating func string(_ s: String) {
         let utf8 = Array(s.utf8)
         int(utf8.count)
         bytes.append(contentsOf: utf8)
     }
 
+    /// Appends `b` prefixed with its length.
     public mutating func blob(_ b: [UInt8]) {
         int(b.count)
         bytes.append(contentsOf: b)
@@ -28,10 +33,13 @@ public struct WireReader {
     private let bytes: [UInt8]
     private var offset = 0
 
+    /// Creates a reader positioned at the start of `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
+    /// True when every byte has been read.
     public var isAtEnd: Bool { offset >= bytes.count }
 
+    /// Reads a little-endian 64-bit integer; throws ``LoaderError`` (`.system`) when fewer than 8 bytes remain.
     public mutating func int() throws(LoaderError) -> Int {
         guard offset + 8 <= bytes.count else { throw LoaderError(.system, "malformed message: short integer") }
         var v: UInt64 = 0
@@ -40,12 +48,14 @@ public struct WireReader {
         return Int(Int64(bitPattern: v))
     }
 
+    /// Reads one byte; throws ``LoaderError`` (`.system`) when none remains.
     public mutating func u8() throws(LoaderError) -> UInt8 {
         guard offset < bytes.count else { throw LoaderError(.system, "malformed message: short byte") }
         defer { offset += 1 }
         return bytes[offset]
     }
 
+    /// Reads a length-prefixed byte array; throws ``LoaderError`` (`.system`) when the length is negative or overruns the message.
     public mutating func blob() throws(LoaderError) -> [UInt8] {
         let n = try int()
         guard n >= 0, offset + n <= bytes.count else { throw LoaderError(.system, "malformed message: bad length \(n)") }
@@ -53,6 +63,7 @@ public struct WireReader {
         return Array(bytes[offset..<offset + n])
     }
 
+    /// Reads a length-prefixed UTF-8 string (invalid sequences become U+FFFD).
     public mutating func string() throws(LoaderError) -> String {
         String(decoding: try blob(), as: UTF8.self)
     }

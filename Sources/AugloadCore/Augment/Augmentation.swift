@@ -25,6 +25,7 @@ public protocol Augmentation: Sendable {
 }
 
 extension Augmentation {
+    /// Default: returns `false`, so the step is applied to pixels with ``apply(to:random:)``.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool { false }
 }
 
@@ -32,6 +33,7 @@ extension Augmentation {
 public protocol GeometricAugmentation: Augmentation {}
 
 extension GeometricAugmentation {
+    /// Plans the step on the image's own size and realises the plan on its pixels.
     public func apply(to image: inout Image, random: inout SampleRandom) {
         var g = Geometry(sourceWidth: image.width, sourceHeight: image.height)
         _ = plan(&g, random: &random)
@@ -42,7 +44,9 @@ extension GeometricAugmentation {
 
 /// Mirrors the image horizontally and/or vertically, each with a probability.
 public struct Flip: GeometricAugmentation, Hashable, Codable {
+    /// Probability in [0, 1] of mirroring left↔right.
     public var horizontal: Double
+    /// Probability in [0, 1] of mirroring top↔bottom.
     public var vertical: Double
 
     /// - Parameters: probabilities in [0, 1] of mirroring left↔right and top↔bottom.
@@ -52,6 +56,7 @@ public struct Flip: GeometricAugmentation, Hashable, Codable {
         self.vertical = vertical
     }
 
+    /// Toggles each mirror with its probability; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {
         if random.nextBool(probability: horizontal) { geometry.flipH.toggle() }
         if random.nextBool(probability: vertical) { geometry.flipV.toggle() }
@@ -62,22 +67,27 @@ public struct Flip: GeometricAugmentation, Hashable, Codable {
 /// Resizes to a fixed size, or so that the shorter side has a given length (torchvision's
 /// `Resize(int)`: the longer side becomes `int(size * long / short)`).
 public struct Resize: GeometricAugmentation, Hashable, Codable {
+    /// A fixed output size, or the length of the shorter side.
     public enum Target: Hashable, Codable, Sendable {
         case size(width: Int, height: Int)
         case shorterSide(Int)
     }
+    /// What to resize to.
     public var target: Target
 
+    /// Resizes to exactly `width × height` pixels (both positive).
     public init(width: Int, height: Int) {
         precondition(width > 0 && height > 0, "resize size must be positive, got \(width)x\(height)")
         target = .size(width: width, height: height)
     }
 
+    /// Resizes so the shorter side is `shorterSide` pixels, keeping the aspect ratio.
     public init(shorterSide: Int) {
         precondition(shorterSide > 0, "shorter side must be positive, got \(shorterSide)")
         target = .shorterSide(shorterSide)
     }
 
+    /// Resizes `geometry` to the target; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {
         switch target {
         case .size(let w, let h):
@@ -96,14 +106,17 @@ public struct Resize: GeometricAugmentation, Hashable, Codable {
 
 /// Crops a `width × height` window at the centre (torchvision's `CenterCrop`, Python rounding).
 public struct CenterCrop: GeometricAugmentation, Hashable, Codable {
+    /// The crop size in pixels.
     public var width: Int, height: Int
 
+    /// Creates a centre crop of `width × height` pixels (both positive).
     public init(width: Int, height: Int) {
         precondition(width > 0 && height > 0, "crop size must be positive")
         self.width = width
         self.height = height
     }
 
+    /// Crops the centre of `geometry`; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {
         let top = Int((Double(geometry.height - height) / 2).rounded(.toNearestOrEven))
         let left = Int((Double(geometry.width - width) / 2).rounded(.toNearestOrEven))
@@ -115,14 +128,17 @@ public struct CenterCrop: GeometricAugmentation, Hashable, Codable {
 /// Crops a `width × height` window at a uniformly random position (torchvision's `RandomCrop`).
 /// A window larger than the image is centred, and the outside is black.
 public struct RandomCrop: GeometricAugmentation, Hashable, Codable {
+    /// The crop size in pixels.
     public var width: Int, height: Int
 
+    /// Creates a random crop of `width × height` pixels (both positive).
     public init(width: Int, height: Int) {
         precondition(width > 0 && height > 0, "crop size must be positive")
         self.width = width
         self.height = height
     }
 
+    /// Crops `geometry` at a random position; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {
         let slackY = geometry.height - height
         let slackX = geometry.width - width
@@ -137,10 +153,14 @@ public struct RandomCrop: GeometricAugmentation, Hashable, Codable {
 /// `RandomResizedCrop`: ten tries at `scale` × area and log-uniform `ratio`, then a centre crop
 /// clamped to the ratio range).
 public struct RandomResizedCrop: GeometricAugmentation, Hashable, Codable {
+    /// The output size in pixels.
     public var width: Int, height: Int
+    /// Range of the crop's area as a fraction of the image's area (default 0.08...1).
     public var scale: ClosedRange<Double>
+    /// Range of the crop's aspect ratio, width / height (default 3/4...4/3).
     public var ratio: ClosedRange<Double>
 
+    /// Creates the step; `scale` must lie in (0, 1] and `ratio` must be positive.
     public init(
         width: Int, height: Int, scale: ClosedRange<Double> = 0.08...1.0, ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0)
     ) {
@@ -153,6 +173,7 @@ public struct RandomResizedCrop: GeometricAugmentation, Hashable, Codable {
         self.ratio = ratio
     }
 
+    /// Picks a crop as torchvision does and resizes it to `width × height`; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {
         let (w, h) = (geometry.width, geometry.height)
         let area = Double(w * h)
@@ -194,13 +215,16 @@ public struct RandomResizedCrop: GeometricAugmentation, Hashable, Codable {
 /// When it is the last step, the pipeline fuses it into the output pass, so float32 batches get
 /// unquantised noise.
 public struct GaussianNoise: Augmentation, Hashable, Codable {
+    /// Standard deviation in [0, 1] intensity units; 0 leaves the image unchanged.
     public var sigma: Float
 
+    /// Creates the step; `sigma` must be finite and non-negative.
     public init(sigma: Float) {
         precondition(sigma >= 0 && sigma.isFinite, "noise sigma must be finite and >= 0, got \(sigma)")
         self.sigma = sigma
     }
 
+    /// Adds noise to every pixel, rounded and clamped to 0…255.
     public func apply(to image: inout Image, random: inout SampleRandom) {
         if sigma == 0 { return }
         let copy = image

@@ -12,6 +12,7 @@
 public struct Geometry: Sendable, Equatable {
     /// The source image size.
     public let sourceWidth: Int
+    /// The source image height in pixels.
     public let sourceHeight: Int
     /// The window over the source, in source pixel coordinates (may be fractional).
     public var x0: Double, y0: Double, x1: Double, y1: Double

@@ -20,7 +20,9 @@ public enum DType: String, Sendable, Codable, CaseIterable {
 /// `clamp(round(v + 255 · noise))`. Conversion, mirroring, noise and normalisation happen in one
 /// pass straight into the destination (a shared-memory batch slot), with no intermediate image.
 public struct OutputFormat: Sendable, Hashable, Codable {
+    /// Memory layout of the image tensor.
     public var layout: Layout
+    /// Element type of the image tensor.
     public var dtype: DType
     /// Per-channel mean subtracted (float32 only), in [0, 1] units.
     public var mean: [Float]
@@ -39,6 +41,7 @@ public struct OutputFormat: Sendable, Hashable, Codable {
 
     /// ImageNet's mean and standard deviation, as torchvision's `Normalize` uses them.
     public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
+    /// ImageNet's per-channel standard deviation (RGB).
     public static let imageNetStd: [Float] = [0.229, 0.224, 0.225]
 
     /// Bytes one `width × height` image occupies.

@@ -13,13 +13,17 @@
 ///     try pipeline.run(path: "cat.jpg", random: &random, workspace: &workspace, into: slot,
 ///                      width: 224, height: 224)
 public struct Pipeline: Sendable {
+    /// The augmentation steps, applied in order.
     public var steps: [any Augmentation]
+    /// How the finished image is written into the batch.
     public var output: OutputFormat
+    /// Settings for decoding each file.
     public var decodeOptions: DecodeOptions
     /// Decode JPEGs at a DCT scale when the crop will be shrunk 2× or more (faster, not bit-equal
     /// to a full decode followed by an antialiased resize).
     public var allowScaledDecode: Bool
 
+    /// Creates a pipeline; by default the output is uint8 NHWC and scaled JPEG decoding is allowed.
     public init(
         steps: [any Augmentation], output: OutputFormat = OutputFormat(), decodeOptions: DecodeOptions = .init(),
         allowScaledDecode: Bool = true
@@ -32,6 +36,7 @@ public struct Pipeline: Sendable {
 
     /// Reusable per-thread scratch: file bytes, decoded region, result image, resampler taps.
     public struct Workspace: Sendable {
+        /// Reusable buffer holding the current file's bytes.
         public var file = FileBytes()
         var decoded = Image()
         var result = Image()

@@ -79,7 +79,9 @@ public struct Resampler: Sendable {
         }
     }
 
+    /// The taps of the horizontal pass.
     public var horizontal = Axis()
+    /// The taps of the vertical pass.
     public var vertical = Axis()
     private var temp: [UInt8] = []
 

@@ -17,6 +17,7 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A human-readable reason (the codec's own words where it gave any).
     public var message: String
 
+    /// Creates an error from a code, optionally the file, and a reason.
     public init(_ code: Code, path: String? = nil, message: String) {
         self.code = code
         self.path = path
@@ -30,6 +31,7 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         return copy
     }
 
+    /// "path: message" when the path is known, else the message.
     public var description: String {
         if let path { return "\(path): \(message)" }
         return message

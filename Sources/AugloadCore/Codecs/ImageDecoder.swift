@@ -7,8 +7,11 @@ public enum ImageFormat: String, Sendable, Codable {
 
 /// What a file declares about itself, read without decoding pixels.
 public struct ImageHeader: Sendable, Equatable {
+    /// The format sniffed from the file's bytes.
     public var format: ImageFormat
+    /// Declared width in pixels.
     public var width: Int
+    /// Declared height in pixels.
     public var height: Int
     /// Components stored in the file: 1 grey, 2 grey+alpha, 3 colour, 4 CMYK or RGBA.
     public var components: Int
@@ -21,6 +24,7 @@ public struct DecodeOptions: Sendable, Hashable, Codable {
     /// Treat every libjpeg warning (corrupt data the library recovered from) as an error.
     public var strict: Bool = false
 
+    /// Creates options; `maxPixels` must be positive (default 90 million).
     public init(maxPixels: Int = 90_000_000, strict: Bool = false) {
         precondition(maxPixels > 0, "maxPixels must be positive, got \(maxPixels)")
         self.maxPixels = maxPixels
@@ -35,6 +39,7 @@ public struct DecodeWarnings: Sendable, Equatable {
     public var count = 0
     /// The first warning's text.
     public var message = ""
+    /// Creates a warning summary (default: no warnings).
     public init(count: Int = 0, message: String = "") {
         self.count = count
         self.message = message
@@ -43,7 +48,9 @@ public struct DecodeWarnings: Sendable, Equatable {
 
 /// A rectangle in pixel coordinates.
 public struct PixelRect: Sendable, Hashable {
+    /// The rectangle's top-left corner and size, in pixels.
     public var x: Int, y: Int, width: Int, height: Int
+    /// Creates the rectangle at (`x`, `y`) of `width × height` pixels.
     public init(x: Int, y: Int, width: Int, height: Int) {
         self.x = x
         self.y = y
