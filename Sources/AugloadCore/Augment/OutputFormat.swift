@@ -87,26 +87,43 @@ public struct OutputFormat: Sendable, Hashable, Codable {
                                 let step = flipH ? -3 : 3
                                 let amp = amps[c]
                                 let n = noisy ? nbuf.baseAddress! + c * w : nil
-                                switch (dtype, layout) {
-                                case (.float32, _):
-                                    let out = destination.assumingMemoryBound(to: Float.self)
-                                    let table = lbuf.baseAddress! + c * 256
-                                    let (o, stride) = layout == .nchw ? (out + c * plane + y * w, 1) : (out + y * w * 3 + c, 3)
-                                    if let n {
-                                        for x in 0..<w { o[x * stride] = table[Int(row[first + x * step])] + amp * n[x] }
-                                    } else {
-                                        for x in 0..<w { o[x * stride] = table[Int(row[first + x * step])] }
-                                    }
-                                case (.uint8, _):
-                                    let out = destination.assumingMemoryBound(to: UInt8.self)
-                                    let (o, stride) = layout == .nchw ? (out + c * plane + y * w, 1) : (out + y * w * 3 + c, 3)
+                                let stride = layout == .nchw ? 1 : 3
+                                let offset = layout == .nchw ? c &* plane &+ y &* w : y &* w &* 3 &+ c
+                                // Pointer walks with wrapping arithmetic: no overflow checks in the loop.
+                                switch dtype {
+                                case .float32:
+                                    var o = destination.assumingMemoryBound(to: Float.self) + offset
+                                    let table = lbuf.baseAddress! + c &* 256
+                                    var p = row + first
                                     if let n {
                                         for x in 0..<w {
-                                            let f = (Float(row[first + x * step]) + amp * n[x]).rounded()
-                                            o[x * stride] = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
+                                            o.pointee = table[Int(p.pointee)] + amp * n[x]
+                                            p += step
+                                            o += stride
                                         }
                                     } else {
-                                        for x in 0..<w { o[x * stride] = row[first + x * step] }
+                                        for _ in 0..<w {
+                                            o.pointee = table[Int(p.pointee)]
+                                            p += step
+                                            o += stride
+                                        }
+                                    }
+                                case .uint8:
+                                    var o = destination.assumingMemoryBound(to: UInt8.self) + offset
+                                    var p = row + first
+                                    if let n {
+                                        for x in 0..<w {
+                                            let f = (Float(p.pointee) + amp * n[x]).rounded()
+                                            o.pointee = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
+                                            p += step
+                                            o += stride
+                                        }
+                                    } else {
+                                        for _ in 0..<w {
+                                            o.pointee = p.pointee
+                                            p += step
+                                            o += stride
+                                        }
                                     }
                                 }
                             }

@@ -103,7 +103,7 @@ public struct Resampler: Sendable {
         let needed = rows * outWidth * 3
         if temp.count < needed { temp.resizeUninitialized(to: needed) }
         let half = Int32(1 << (Resampler.precisionBits - 1))
-        let shift = Int32(Resampler.precisionBits)
+        let shift = Int32(Resampler.precisionBits)  // shifts use &>>: no over-shift branches
         temp.withUnsafeMutableBufferPointer { tbuf in
             let t = tbuf.baseAddress!
             let ks = horizontal.ksize
@@ -126,9 +126,9 @@ public struct Resampler: Sendable {
                                     acc &+= SIMD4<Int32>(Int32(p[0]), Int32(p[1]), Int32(p[2]), 0) &* k[x]
                                     p += 3
                                 }
-                                out[0] = clip8(acc[0] >> shift)
-                                out[1] = clip8(acc[1] >> shift)
-                                out[2] = clip8(acc[2] >> shift)
+                                out[0] = clip8(acc[0] &>> shift)
+                                out[1] = clip8(acc[1] &>> shift)
+                                out[2] = clip8(acc[2] &>> shift)
                                 out += 3
                             }
                         }
@@ -152,7 +152,7 @@ public struct Resampler: Sendable {
                             for i in 0..<stride { acc[i] &+= Int32(row[i]) &* w }
                         }
                         let out = destination + yy * stride
-                        for i in 0..<stride { out[i] = clip8(acc[i] >> shift) }
+                        for i in 0..<stride { out[i] = clip8(acc[i] &>> shift) }
                     }
                 }
             }
@@ -162,5 +162,5 @@ public struct Resampler: Sendable {
 
 @inline(__always)
 func clip8(_ v: Int32) -> UInt8 {
-    v < 0 ? 0 : (v > 255 ? 255 : UInt8(truncatingIfNeeded: v))
+    UInt8(truncatingIfNeeded: min(max(v, 0), 255))
 }
