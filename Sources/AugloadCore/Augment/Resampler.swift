@@ -100,60 +100,100 @@ public struct Resampler: Sendable {
         precondition(horizontal.starts.count == outWidth && vertical.starts.count == outHeight)
         let rowFirst = vertical.lower
         let rows = vertical.upper - vertical.lower
-        let needed = rows * outWidth * 3
-        if temp.count < needed { temp.resizeUninitialized(to: needed) }
-        let half = Int32(1 << (Resampler.precisionBits - 1))
-        let shift = Int32(Resampler.precisionBits)  // shifts use &>>: no over-shift branches
-        temp.withUnsafeMutableBufferPointer { tbuf in
+        let columnFirst = horizontal.lower
+        let columns = horizontal.upper - horizontal.lower
+        // Pillow resamples horizontally first. When the window is taller than the output (the
+        // usual shrink), the vertical pass first is cheaper: it is the vectorised one, and the
+        // horizontal pass then runs on output rows only. Both orders stay within 1 LSB of Pillow,
+        // and every worker picks the same order for the same geometry.
+        let verticalFirst = rows > outHeight && columns > 0
+        let needed = verticalFirst ? outHeight * columns * 3 : rows * outWidth * 3
+        // Take the scratch buffer out of self so the passes (methods on self) can run while it is
+        // borrowed; put back afterwards, capacity kept.
+        var scratch = temp
+        temp = []
+        defer { temp = scratch }
+        if scratch.count < needed { scratch.resizeUninitialized(to: needed) }
+        scratch.withUnsafeMutableBufferPointer { tbuf in
             let t = tbuf.baseAddress!
-            let ks = horizontal.ksize
-            horizontal.weights.withUnsafeBufferPointer { wbuf in
-                horizontal.starts.withUnsafeBufferPointer { sbuf in
-                    horizontal.counts.withUnsafeBufferPointer { cbuf in
-                        let kw = wbuf.baseAddress!
-                        let starts = sbuf.baseAddress!
-                        let counts = cbuf.baseAddress!
-                        let initial = SIMD4<Int32>(repeating: half)
-                        for r in 0..<rows {
-                            let srcRow = source + ((rowFirst + r - originY) * sourceWidth - originX) * 3
-                            var out = t + r * outWidth * 3
-                            for xx in 0..<outWidth {
-                                let k = kw + xx * ks
-                                var p = srcRow + Int(starts[xx]) * 3
-                                // Three channels in the lanes of one vector: one multiply-add per tap.
-                                var acc = initial
-                                for x in 0..<Int(counts[xx]) {
-                                    acc &+= SIMD4<Int32>(Int32(p[0]), Int32(p[1]), Int32(p[2]), 0) &* k[x]
-                                    p += 3
-                                }
-                                out[0] = clip8(acc[0] &>> shift)
-                                out[1] = clip8(acc[1] &>> shift)
-                                out[2] = clip8(acc[2] &>> shift)
-                                out += 3
+            if verticalFirst {
+                verticalPass(
+                    rowAt: { source + (($0 - originY) * sourceWidth + columnFirst - originX) * 3 }, bytes: columns * 3,
+                    into: t, outHeight: outHeight)
+                horizontalPass(
+                    UnsafePointer(t), rowStride: columns * 3, columnOrigin: columnFirst, rows: outHeight, into: destination,
+                    outWidth: outWidth)
+            } else {
+                horizontalPass(
+                    source + (rowFirst - originY) * sourceWidth * 3, rowStride: sourceWidth * 3, columnOrigin: originX,
+                    rows: rows, into: t, outWidth: outWidth)
+                let stride = outWidth * 3
+                verticalPass(rowAt: { UnsafePointer(t) + ($0 - rowFirst) * stride }, bytes: stride, into: destination, outHeight: outHeight)
+            }
+        }
+    }
+
+    /// Resamples `rows` rows (row r at `source + r * rowStride`, whose first pixel is full-image
+    /// column `columnOrigin`) to `outWidth` pixels each, rows packed in `destination`.
+    private func horizontalPass(
+        _ source: UnsafePointer<UInt8>, rowStride: Int, columnOrigin: Int, rows: Int,
+        into destination: UnsafeMutablePointer<UInt8>, outWidth: Int
+    ) {
+        let ks = horizontal.ksize
+        let initial = SIMD4<Int32>(repeating: Int32(1 << (Resampler.precisionBits - 1)))
+        let shift = Int32(Resampler.precisionBits)  // &>>: no over-shift branches
+        horizontal.weights.withUnsafeBufferPointer { wbuf in
+            horizontal.starts.withUnsafeBufferPointer { sbuf in
+                horizontal.counts.withUnsafeBufferPointer { cbuf in
+                    let kw = wbuf.baseAddress!
+                    let starts = sbuf.baseAddress!
+                    let counts = cbuf.baseAddress!
+                    var out = destination
+                    for r in 0..<rows {
+                        let srcRow = source + (r &* rowStride &- columnOrigin &* 3)
+                        for xx in 0..<outWidth {
+                            let k = kw + xx &* ks
+                            var p = srcRow + Int(starts[xx]) &* 3
+                            // Three channels in the lanes of one vector: one multiply-add per tap.
+                            var acc = initial
+                            for x in 0..<Int(counts[xx]) {
+                                acc &+= SIMD4<Int32>(Int32(p[0]), Int32(p[1]), Int32(p[2]), 0) &* k[x]
+                                p += 3
                             }
+                            out[0] = clip8(acc[0] &>> shift)
+                            out[1] = clip8(acc[1] &>> shift)
+                            out[2] = clip8(acc[2] &>> shift)
+                            out += 3
                         }
                     }
                 }
             }
-            vertical.weights.withUnsafeBufferPointer { wbuf in
-                let kw = wbuf.baseAddress!
-                let ks = vertical.ksize
-                let stride = outWidth * 3
-                withUnsafeTemporaryAllocation(of: Int32.self, capacity: stride) { accBuf in
-                    let acc = accBuf.baseAddress!
-                    for yy in 0..<outHeight {
-                        let start = Int(vertical.starts[yy]) - rowFirst
-                        let n = Int(vertical.counts[yy])
-                        let k = kw + yy * ks
-                        for i in 0..<stride { acc[i] = half }
-                        for y in 0..<n {
-                            let w = k[y]
-                            let row = t + (start + y) * stride
-                            for i in 0..<stride { acc[i] &+= Int32(row[i]) &* w }
-                        }
-                        let out = destination + yy * stride
-                        for i in 0..<stride { out[i] = clip8(acc[i] &>> shift) }
+        }
+    }
+
+    /// Output row yy is the weighted sum of full-image rows `starts[yy] ..< starts[yy] + counts[yy]`
+    /// (each `bytes` long, found with `rowAt`); rows packed in `destination`.
+    private func verticalPass(
+        rowAt: (Int) -> UnsafePointer<UInt8>, bytes: Int, into destination: UnsafeMutablePointer<UInt8>, outHeight: Int
+    ) {
+        let half = Int32(1 << (Resampler.precisionBits - 1))
+        let shift = Int32(Resampler.precisionBits)
+        vertical.weights.withUnsafeBufferPointer { wbuf in
+            let kw = wbuf.baseAddress!
+            let ks = vertical.ksize
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(bytes, 1)) { accBuf in
+                let acc = accBuf.baseAddress!
+                for yy in 0..<outHeight {
+                    let start = Int(vertical.starts[yy])
+                    let k = kw + yy &* ks
+                    for i in 0..<bytes { acc[i] = half }
+                    for y in 0..<Int(vertical.counts[yy]) {
+                        let w = k[y]
+                        let row = rowAt(start + y)
+                        for i in 0..<bytes { acc[i] &+= Int32(row[i]) &* w }
                     }
+                    let out = destination + yy &* bytes
+                    for i in 0..<bytes { out[i] = clip8(acc[i] &>> shift) }
                 }
             }
         }
