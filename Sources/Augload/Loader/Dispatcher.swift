@@ -122,14 +122,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
     // MARK: The dispatcher thread
 
     private func run() {
-        for _ in 0..<workerCount {
-            do {
-                try spawnWorker()
-            } catch {
-                fail(error)
-                break
-            }
-        }
+        // Start only as many workers as may work at first; the rest start one per finished batch as
+        // the in-flight limit grows (see dispatch), so their start-up does not compete with the
+        // first batches for the cores.
+        dispatch()
         var pollSet: [pollfd] = []
         var buffer = [UInt8](repeating: 0, count: 64)
         while !state.mutex.withLock({ stopping }) {
@@ -168,6 +164,14 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     /// Hands tasks to idle workers while slots are free.
     private func dispatch() {
+        while state.mutex.withLock({ workers.count }) < min(inFlightLimit, workerCount) && !state.mutex.withLock({ stopping }) {
+            do {
+                try spawnWorker()
+            } catch {
+                fail(error)
+                return
+            }
+        }
         let current = state.mutex.withLock { workers }
         var busy = current.filter { $0.task != nil }.count
         for w in current where w.task == nil && busy < inFlightLimit {
