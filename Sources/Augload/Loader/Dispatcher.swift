@@ -38,6 +38,11 @@ final class Dispatcher: Producer, @unchecked Sendable {
     /// Tasks allowed in flight: starts at the core count so the first batches are not slowed by
     /// workers competing for the cores, and grows by one per finished batch up to the worker count.
     private var inFlightLimit: Int
+    /// The most tasks ever in flight: one more than the cores. More concurrent batches than that
+    /// only time-slice the same cores (each batch takes longer, caches thrash, more slots fill);
+    /// extra workers still take over at once when one dies or stalls on I/O.
+    private let maxInFlight: Int
+    private var anyBatchDone = false
 
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -57,7 +62,9 @@ final class Dispatcher: Producer, @unchecked Sendable {
         self.maxAttempts = maxAttempts
         self.logger = logger
         typeName = TypeCodec.name(of: type(of: source))
-        inFlightLimit = min(workers, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        inFlightLimit = min(workers, cores)
+        maxInFlight = cores + 1
         do {
             configuration = try source.configuration()
         } catch let error as LoaderError {
@@ -164,7 +171,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     /// Hands tasks to idle workers while slots are free.
     private func dispatch() {
-        while state.mutex.withLock({ workers.count }) < min(inFlightLimit, workerCount) && !state.mutex.withLock({ stopping }) {
+        // All workers exist once the first batch is in (spares take over at once if one dies);
+        // before that, only those that may work, so spawning does not slow the first batch.
+        let target = anyBatchDone ? workerCount : min(inFlightLimit, workerCount)
+        while state.mutex.withLock({ workers.count }) < target && !state.mutex.withLock({ stopping }) {
             do {
                 try spawnWorker()
             } catch {
@@ -267,7 +277,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 return
             }
             w.task = nil
-            inFlightLimit = min(inFlightLimit + 1, workerCount)
+            inFlightLimit = min(inFlightLimit + 1, workerCount, maxInFlight)
+            anyBatchDone = true
             // Slots are reused last-in first-out, so a run touches only as many as it keeps busy:
             // memory follows the real queue depth. The worker allocated the pages while writing;
             // map them into this process in one call before the consumer reads them.
