@@ -184,7 +184,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
         }
         let current = state.mutex.withLock { workers }
         var busy = current.filter { $0.task != nil }.count
-        for w in current where w.task == nil && busy < inFlightLimit {
+        // Prefer warm workers (slots already mapped, caches hot); spares stay idle until needed.
+        for w in current.filter({ $0.task == nil }).sorted(by: { $0.completed > $1.completed }) where busy < inFlightLimit {
             guard let task = nextTask() else { return }
             busy += 1
             w.task = task
@@ -277,6 +278,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 return
             }
             w.task = nil
+            w.completed += 1
             inFlightLimit = min(inFlightLimit + 1, workerCount, maxInFlight)
             anyBatchDone = true
             // Slots are reused last-in first-out, so a run touches only as many as it keeps busy:

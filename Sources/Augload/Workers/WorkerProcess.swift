@@ -17,6 +17,8 @@ final class WorkerProcess {
     var inbox: [UInt8] = []
     /// The task in progress, if any.
     var task: Task?
+    /// Batches this worker has finished.
+    var completed = 0
     /// Monotonic id, for logs.
     let serial: Int
 
