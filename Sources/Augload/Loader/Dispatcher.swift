@@ -288,8 +288,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
             let key = BatchKey(epoch: epoch, index: index)
             produced[epoch, default: 0] += 1
             state.mutex.withLock {
-                state.pool.markReady(slot)
-                state.ready[key] = slot
+                state.markReady(key, slot: slot)
                 state.addSkipped(skipped)
                 state.mutex.broadcast()
             }

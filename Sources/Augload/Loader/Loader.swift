@@ -242,6 +242,7 @@ final class LoaderState: @unchecked Sendable {
                         outstanding -= 1
                         cursor.index += 1
                         normalizeCursor()
+                        _checkInvariants()
                         return (key, slot)
                     }
                 } else {
@@ -250,6 +251,7 @@ final class LoaderState: @unchecked Sendable {
                         outstanding -= 1
                         cursor = key
                         cursor.index += 1
+                        _checkInvariants()
                         return (key, slot)
                     }
                     if producedAll && outstanding == 0 { return nil }
@@ -265,7 +267,32 @@ final class LoaderState: @unchecked Sendable {
     }
 
     func release(_ slot: Int) {
-        mutex.withLock { pool.release(slot) }
+        mutex.withLock {
+            pool.release(slot)
+            _checkInvariants()
+        }
+    }
+
+    /// Adds a finished batch to the reorder buffer (lock held).
+    func markReady(_ key: BatchKey, slot: Int) {
+        pool.markReady(slot)
+        ready[key] = slot
+        _checkInvariants()
+    }
+
+    /// The reorder buffer agrees with the slot pool: every waiting batch sits in a slot marked
+    /// ready for that very batch, no ready slot is missing from the buffer, and in ordered mode
+    /// nothing older than the cursor waits. Compiled with `-D AUGLOAD_INVARIANTS` (lock held).
+    func _checkInvariants() {
+        #if AUGLOAD_INVARIANTS
+            for (key, slot) in ready {
+                precondition(pool.states[slot] == .ready(key), "\(key) waits in slot \(slot), which is \(pool.states[slot])")
+                precondition(!ordered || key >= cursor, "\(key) waits although the consumer is at \(cursor)")
+            }
+            let readySlots = pool.states.filter { if case .ready = $0 { return true } else { return false } }.count
+            precondition(readySlots == ready.count, "\(readySlots) slots are ready but \(ready.count) batches wait")
+            precondition(outstanding >= ready.count, "outstanding \(outstanding) < waiting \(ready.count)")
+        #endif
     }
 
     /// Records skipped files and files decoded with warnings, once per path and kind.
@@ -308,10 +335,9 @@ final class InProcessProducer: Producer, @unchecked Sendable {
             let order = try source.order(epoch: key.epoch, index: key.index)
             let skipped = try source.fill(order: order, epoch: key.epoch, index: key.index, into: &writer)
             layout.writeHeader(at: base, epoch: key.epoch, index: key.index, writer: writer)
-            try state.mutex.withLock { () throws(LoaderError) in
-                state.pool.markReady(slot)
-                state.ready[key] = slot
+            state.mutex.withLock {
                 state.outstanding += 1
+                state.markReady(key, slot: slot)
                 state.addSkipped(skipped)
             }
             if key.index + 1 >= source.batchCount(epoch: key.epoch) {
