@@ -6,12 +6,10 @@ struct AugloadCommand: ParsableCommand {
         commandName: "augload",
         abstract: "Load, decode and augment image folders into training batches with spawned worker processes.",
         discussion: """
-            DIR is an image folder with one sub-folder per class (DIR/cat/1.jpg, DIR/dog/2.png, ...).
-            PNG and JPEG are decoded with libpng and libjpeg-turbo; workers write finished batches into
-            shared memory and the loader hands them over in order, without a copy.
+            DIR is an image folder with one sub-folder per class (DIR/cat/1.jpg, DIR/dog/2.png, ...). PNG and JPEG are decoded with libpng and libjpeg-turbo; workers write finished batches into shared memory and the loader hands them over in order, without a copy.
 
             Examples:
-              augload --workers 7 data/train              # same as: augload run --workers 7 data/train
+              augload --workers 7 data/train     # = augload run --workers 7 data/train
               augload export data/train --out batches/ --batch-size 32 --dtype uint8
               augload bench data/train --workers 1,2,7
               augload preview data/train -o grid.png --samples 6 --variants 5

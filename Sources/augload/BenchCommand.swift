@@ -7,10 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the decode-only ceiling and the full pipeline per worker count, in one run.",
         discussion: """
-            The ceiling decodes the same files on one core, from memory, with no augmentation. Each
-            pipeline run reads, decodes, augments and hands over every batch of one epoch. "vs ceiling"
-            is img/s divided by (ceiling img/s x the cores the workers can use): 1.00 means everything
-            but decoding is free.
+            The ceiling decodes the same files on one core, from memory, with no augmentation. Each pipeline run reads, decodes, augments and hands over every batch of one epoch. "vs ceiling" is img/s divided by (ceiling img/s x the cores the workers can use): 1.00 means everything but decoding is free.
 
             Examples:
               augload bench data/train --workers 1,2,7

@@ -7,8 +7,7 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write the batches the loader produces as NumPy .npy files.",
         discussion: """
-            Writes OUT/images-EEEE-BBBBBB.npy and OUT/labels-EEEE-BBBBBB.npy (epoch, batch index) and
-            OUT/classes.json. In Python: numpy.load('OUT/images-0000-000000.npy').
+            Writes OUT/images-EEEE-BBBBBB.npy and OUT/labels-EEEE-BBBBBB.npy (epoch, batch index) and OUT/classes.json. In Python: numpy.load('OUT/images-0000-000000.npy').
 
             Examples:
               augload export data/train --out batches/ --batch-size 32 --dtype uint8

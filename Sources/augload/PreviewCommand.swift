@@ -7,8 +7,7 @@ struct PreviewCommand: ParsableCommand {
         commandName: "preview",
         abstract: "Write a PNG grid of samples and their augmented variants.",
         discussion: """
-            One row per sample: first its plain centre crop, then --variants augmentations of it, each
-            with a different epoch's randomness.
+            One row per sample: first its plain centre crop, then --variants augmentations of it, each with a different epoch's randomness.
 
             Examples:
               augload preview data/train -o grid.png

@@ -8,13 +8,12 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run the training-loop stub over an image folder and report throughput (the default command).",
         discussion: """
-            Pulls batches from the loader, runs a small real training step on each (it reads every
-            pixel), and measures time waiting for data against time in the step.
+            Pulls batches from the loader, runs a small real training step on each (it reads every pixel), and measures time waiting for data against time in the step.
 
             Examples:
               augload --workers 7 data/train
               augload run data/train --epochs 3 --crop resized --noise 0.05 --json
-              augload run data/train --workers 0 --max-batches 10      # in-process, for debugging
+              augload run data/train --workers 0 --max-batches 10   # in-process
             """)
 
     @OptionGroup var options: SharedOptions
