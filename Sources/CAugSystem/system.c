@@ -34,10 +34,12 @@ int aug_spawn(const char *path, char *const argv[], char *const envp[], const in
         posix_spawn_file_actions_destroy(&actions);
         return rc;
     }
-    // Move each inherited fd to 3+i. Sources are CLOEXEC and >= 3+count is not guaranteed, so
-    // dup first to a high scratch number, then down, to avoid clobbering a later source.
-    for (int i = 0; i < count && rc == 0; i++) rc = posix_spawn_file_actions_adddup2(&actions, child_fds[i], 100 + i);
-    for (int i = 0; i < count && rc == 0; i++) rc = posix_spawn_file_actions_adddup2(&actions, 100 + i, 3 + i);
+    // Move each inherited fd to 3+i. A source may itself sit in 3..3+count, so dup them first to
+    // scratch numbers above every source and target, then down (closefrom drops the scratch).
+    int scratch = 3 + count;
+    for (int i = 0; i < count; i++) if (child_fds[i] >= scratch) scratch = child_fds[i] + 1;
+    for (int i = 0; i < count && rc == 0; i++) rc = posix_spawn_file_actions_adddup2(&actions, child_fds[i], scratch + i);
+    for (int i = 0; i < count && rc == 0; i++) rc = posix_spawn_file_actions_adddup2(&actions, scratch + i, 3 + i);
     if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + count);
     sigset_t mask, defaults;
     sigemptyset(&mask);

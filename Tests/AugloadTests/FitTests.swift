@@ -125,3 +125,36 @@ extension WorkerProcessTests {
         print("worker RSS: \(small / 1024) KiB with 1k files, \(large / 1024) KiB with 1M files")
     }
 }
+
+extension WorkerProcessTests {
+    @Test func resumingAtTheEndOfAnEpochStartsTheNextOne() throws {
+        let sequence = try Self.imageSequence()
+        let full = try Self.collect(Loader(sequence, workers: 0, epochs: 2))
+        for workers in [0, 2] {
+            let resumed = try Self.collect(Loader(sequence, workers: workers, epochs: 2, start: .init(epoch: 0, batch: 8)))
+            #expect(resumed == Array(full.suffix(8)), "workers \(workers)")
+            let nothing = try Self.collect(Loader(sequence, workers: workers, epochs: 1, start: .init(epoch: 0, batch: 8)))
+            #expect(nothing.isEmpty)
+        }
+    }
+
+    @Test func anEmptyRunEndsAtOnceInEveryMode() throws {
+        for workers in [0, 2] {
+            for ordered in [true, false] {
+                let loader = try Loader(CountingSequence(batches: 3), workers: workers, epochs: 0, ordered: ordered)
+                #expect(try loader.next() == nil, "workers \(workers), ordered \(ordered)")
+            }
+        }
+    }
+
+    @Test func invalidShardingIsAUsageError() throws {
+        var o = ImageBatchOptions()
+        o.sharding = try TypeCodec.decodeJSON(Sharding.self, Array(#"{"rank": 0, "worldSize": 0}"#.utf8))
+        do {
+            _ = try ImageBatchSequence(folder: Self.folder, options: o)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .usage && error.message.contains("worldSize"))
+        }
+    }
+}

@@ -129,23 +129,24 @@ final class Dispatcher: Producer, @unchecked Sendable {
     // MARK: The dispatcher thread
 
     private func run() {
-        // Start only as many workers as may work at first; the rest start one per finished batch as
-        // the in-flight limit grows (see dispatch), so their start-up does not compete with the
-        // first batches for the cores.
-        dispatch()
         var pollSet: [pollfd] = []
-        var buffer = [UInt8](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !state.mutex.withLock({ stopping }) {
+            // Starts workers as needed (only as many as may work at first; see dispatch) and hands
+            // idle ones their tasks.
             dispatch()
             pollSet.removeAll(keepingCapacity: true)
             pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             let current = state.mutex.withLock { workers }
             for w in current { pollSet.append(pollfd(fd: w.channel, events: Int16(POLLIN), revents: 0)) }
             let n = poll(&pollSet, nfds_t(pollSet.count), 100)
-            if n < 0 && errno != EINTR { break }
+            if n < 0 && errno != EINTR {
+                fail(LoaderError(.system, "poll on the worker channels failed: \(String(cString: strerror(errno)))"))
+                break
+            }
             if pollSet[0].revents != 0 { _ = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress!, $0.count) } }
             for (i, w) in current.enumerated() where pollSet[i + 1].revents != 0 {
-                let alive = w.receive()
+                let alive = w.receive(using: &buffer)
                 for frame in Frame.drain(&w.inbox) { handle(frame, from: w) }
                 if !alive { workerDied(w) }
             }
@@ -334,21 +335,35 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     /// Waits for a dead worker's exit status (SIGKILL if it lingers past a second).
     private func reap(_ pid: pid_t) -> String {
-        var status: Int32 = 0
+        guard let status = Dispatcher.reap([pid])[pid] else { return "unknown status" }
+        let signaled = (status & 0x7F) != 0 && (status & 0x7F) != 0x7F
+        return signaled ? "killed by signal \(status & 0x7F)" : "exit status \((status >> 8) & 0xFF)"
+    }
+
+    /// Waits for `pids` to exit, SIGKILLing any still there after a second; their wait statuses.
+    static func reap(_ pids: [pid_t]) -> [pid_t: Int32] {
+        var statuses: [pid_t: Int32] = [:]
+        var pending = pids
         let deadline = monotonicSeconds() + 1
-        while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR { return "unknown status" }
+        while !pending.isEmpty {
+            pending.removeAll { pid in
+                var status: Int32 = 0
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid { statuses[pid] = status }
+                return r == pid || (r < 0 && errno == ECHILD)
+            }
+            if pending.isEmpty { break }
             if monotonicSeconds() > deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
+                for pid in pending {
+                    kill(pid, SIGKILL)
+                    var status: Int32 = 0
+                    if waitpid(pid, &status, 0) == pid { statuses[pid] = status }
+                }
                 break
             }
             usleep(1000)
         }
-        let signaled = (status & 0x7F) != 0 && (status & 0x7F) != 0x7F
-        return signaled ? "killed by signal \(status & 0x7F)" : "exit status \((status >> 8) & 0xFF)"
+        return statuses
     }
 
     private func fail(_ error: any Error) {
@@ -367,24 +382,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
             return a
         }
         for w in all { w.closeChannel() }
-        let deadline = monotonicSeconds() + 1
-        var pending = all.map(\.pid)
-        while !pending.isEmpty {
-            pending.removeAll { pid in
-                var status: Int32 = 0
-                return waitpid(pid, &status, WNOHANG) == pid
-            }
-            if pending.isEmpty { break }
-            if monotonicSeconds() > deadline {
-                for pid in pending {
-                    kill(pid, SIGKILL)
-                    var status: Int32 = 0
-                    _ = waitpid(pid, &status, 0)
-                }
-                break
-            }
-            usleep(2000)
-        }
+        _ = Dispatcher.reap(all.map(\.pid))
         logger.debug("workers stopped", metadata: ["count": "\(all.count)"])
     }
 }

@@ -103,9 +103,17 @@ public final class Loader: @unchecked Sendable {
             throw LoaderError(.usage, "epochs and start position must not be negative")
         }
         guard maxAttempts >= 1 else { throw LoaderError(.usage, "maxAttempts must be at least 1, got \(maxAttempts)") }
-        let firstCount = source.batchCount(epoch: start.epoch)
+        var firstCount = source.batchCount(epoch: start.epoch)
         guard start.batch <= firstCount else {
             throw LoaderError(.usage, "start batch \(start.batch) is past the end of epoch \(start.epoch) (\(firstCount) batches)")
+        }
+        // A position at the end of an epoch (what `position` says after its last batch) resumes at
+        // the next epoch's first batch; empty epochs are skipped the same way.
+        var start = start
+        let endEpoch = start.epoch + epochs
+        while start.batch >= firstCount && start.epoch < endEpoch {
+            start = Position(epoch: start.epoch + 1, batch: 0)
+            if start.epoch < endEpoch { firstCount = source.batchCount(epoch: start.epoch) }
         }
         let requirement: SlotRequirement
         do {
@@ -118,7 +126,7 @@ public final class Loader: @unchecked Sendable {
         let slotCount = maxQueueSize
         let slots = try SharedSlots(layout: SlotLayout(requirement), count: slotCount, shared: workers > 0)
         state = LoaderState(
-            slots: slots, start: start, endEpoch: start.epoch + epochs, ordered: ordered, firstCount: firstCount)
+            slots: slots, start: start, endEpoch: endEpoch, ordered: ordered, firstCount: firstCount)
         state.stats.workers = workers
         if workers == 0 {
             producer = InProcessProducer(source: source, state: state)
@@ -144,7 +152,11 @@ public final class Loader: @unchecked Sendable {
         do {
             header = try state.slots.layout.readHeader(at: base, epoch: key.epoch, index: key.index)
         } catch {
-            state.release(slot)
+            // The batch cannot be handed out: the run fails here rather than skip it silently.
+            let shared = self.state
+            shared.mutex.withLock { if shared.failure == nil { shared.failure = error } }
+            shared.release(slot)
+            self.producer.wake()
             throw error
         }
         let layout = state.slots.layout
@@ -316,11 +328,25 @@ final class InProcessProducer: Producer, @unchecked Sendable {
 
     func prepareNext() throws(LoaderError) {
         sampleMemoryIfDue()
+        // Make sure the cursor's epoch has a known batch count, skipping (and ending) empty epochs.
+        while true {
+            let (epoch, known) = state.mutex.withLock { () -> (Int, Bool) in
+                state.normalizeCursor()
+                return (state.cursor.epoch, state.counts[state.cursor.epoch] != nil)
+            }
+            if epoch >= state.endEpoch {
+                state.mutex.withLock { state.producedAll = true }
+                return
+            }
+            if known { break }
+            let count = source.batchCount(epoch: epoch)
+            state.mutex.withLock { state.counts[epoch] = count }
+            if count == 0 { _ = source.epochDidEnd(epoch) }
+        }
         let (key, slot): (BatchKey, Int)
         let mustProduce = state.mutex.withLock { () -> (BatchKey, Int)?? in
-            state.normalizeCursor()
             let key = state.cursor
-            if key.epoch >= state.endEpoch || state.failure != nil { return .some(nil) }
+            if state.failure != nil || state.ready[key] != nil { return .some(nil) }
             guard let slot = state.pool.acquire(for: key) else { return nil }
             return (key, slot)
         }
@@ -340,13 +366,12 @@ final class InProcessProducer: Producer, @unchecked Sendable {
                 state.markReady(key, slot: slot)
                 state.addSkipped(skipped)
             }
-            if key.index + 1 >= source.batchCount(epoch: key.epoch) {
+            if key.index + 1 >= state.mutex.withLock({ state.counts[key.epoch] ?? 0 }) {
                 _ = source.epochDidEnd(key.epoch)
                 let next = key.epoch + 1
-                let count = source.batchCount(epoch: next)
+                let count = next < state.endEpoch ? source.batchCount(epoch: next) : 0
                 state.mutex.withLock {
-                    state.counts[next] = count
-                    if next >= state.endEpoch { state.producedAll = true }
+                    if next < state.endEpoch { state.counts[next] = count } else { state.producedAll = true }
                 }
             }
         } catch {

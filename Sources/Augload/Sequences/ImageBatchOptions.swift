@@ -70,6 +70,9 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
             throw LoaderError(.usage, "size 0 keeps each image's own size, so it needs batch size 1 (got \(batchSize))")
         }
         if !(noise >= 0 && noise <= 10) { throw LoaderError(.usage, "noise sigma must be in 0...10, got \(noise)") }
+        if sharding.worldSize < 1 || !(0..<sharding.worldSize).contains(sharding.rank) {
+            throw LoaderError(.usage, "rank must be in 0..<worldSize, got rank \(sharding.rank) of \(sharding.worldSize)")
+        }
         if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite }) {
             throw LoaderError(.usage, "mean and std need 3 values each and std must be non-zero, got \(mean) / \(std)")
         }

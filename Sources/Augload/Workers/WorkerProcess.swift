@@ -63,12 +63,12 @@ final class WorkerProcess {
         try Sys.writeAll(channel, message.encoded())
     }
 
-    /// Reads what is available (non-blocking use after poll). Returns false at end of file.
-    func receive() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let n = chunk.withUnsafeMutableBytes { Glibc.recv(channel, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+    /// Reads what is available into `inbox` through `scratch` (non-blocking, after poll).
+    /// Returns false at end of file.
+    func receive(using scratch: inout [UInt8]) -> Bool {
+        let n = scratch.withUnsafeMutableBytes { Glibc.recv(channel, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
         if n > 0 {
-            inbox.append(contentsOf: chunk[0..<n])
+            inbox.append(contentsOf: scratch[0..<n])
             return true
         }
         if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }

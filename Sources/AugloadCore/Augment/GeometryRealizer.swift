@@ -8,14 +8,15 @@ public enum GeometryRealizer {
     /// Realises `geometry` (without its flips) from encoded bytes into `result`.
     /// - Parameter allowScaledDecode: permit JPEG DCT-domain downscaling when the window shrinks ≥ 2×.
     public static func realize(
-        _ geometry: Geometry, bytes: [UInt8], format: ImageFormat, options: DecodeOptions, allowScaledDecode: Bool,
+        _ geometry: Geometry, bytes: [UInt8], header: ImageHeader, options: DecodeOptions, allowScaledDecode: Bool,
         decoded: inout Image, resampler: inout Resampler, into result: inout Image
     ) throws(DecodeError) -> DecodeWarnings {
+        let format = header.format
         if geometry.isPureCrop {
             let roi = PixelRect(
                 x: Int(geometry.x0), y: Int(geometry.y0), width: geometry.width, height: geometry.height)
             let whole = roi.x == 0 && roi.y == 0 && roi.width == geometry.sourceWidth && roi.height == geometry.sourceHeight
-            return try ImageDecoder.decode(bytes, into: &result, options: options, region: whole ? nil : roi)
+            return try ImageDecoder.decode(bytes, into: &result, options: options, region: whole ? nil : roi, header: header)
         }
         var scale = 1
         if allowScaledDecode && format == .jpeg {
@@ -30,7 +31,7 @@ public enum GeometryRealizer {
         let fullH = (geometry.sourceHeight + scale - 1) / scale
         computeAxes(geometry, fullWidth: fullW, fullHeight: fullH, resampler: &resampler)
         let roi = taps(resampler, fullWidth: fullW, fullHeight: fullH)
-        let warnings = try ImageDecoder.decode(bytes, into: &decoded, options: options, scale: scale, region: roi)
+        let warnings = try ImageDecoder.decode(bytes, into: &decoded, options: options, scale: scale, region: roi, header: header)
         result.reshape(width: geometry.width, height: geometry.height)
         resampleInto(&result, from: decoded, originX: roi.x, originY: roi.y, resampler: &resampler)
         return warnings
@@ -60,6 +61,7 @@ public enum GeometryRealizer {
         }
         if geometry.flipH || geometry.flipV {
             let unflipped = result
+            var dummyRandom = SampleRandom(seed: 0, epoch: 0, sample: 0)  // mirroring draws nothing
             result.pixels.withUnsafeMutableBytes { out in
                 OutputFormat().emit(
                     unflipped, flipH: geometry.flipH, flipV: geometry.flipV, noiseSigma: 0,
@@ -104,6 +106,3 @@ public enum GeometryRealizer {
         }
     }
 }
-
-// Mirroring draws no random numbers; emit needs a generator all the same.
-nonisolated(unsafe) private var dummyRandom = SampleRandom(seed: 0, epoch: 0, sample: 0)

@@ -107,7 +107,7 @@ public struct Pipeline: Sendable {
             rest = rest.dropLast()
         }
         workspace.lastWarnings = try GeometryRealizer.realize(
-            geometry, bytes: bytes, format: header.format, options: decodeOptions, allowScaledDecode: allowScaledDecode,
+            geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
             decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
         if rest.isEmpty {
             return try finish(workspace.result, geometry.flipH, geometry.flipV, sigma, &random)

@@ -99,21 +99,30 @@ public enum ImageDecoder {
     ///     the size (`ceil(side/scale)`). PNG ignores it.
     ///   - region: only this region of the (scaled) image, bit-identical to decoding everything and
     ///     cropping.
+    ///   - header: the file's header when the caller already read it (saves parsing it again).
     /// - Returns: the libjpeg warnings recovered from (count 0 for clean files).
     /// - Throws: ``DecodeError`` with the reason; the path is attached by the caller.
     @discardableResult
     public static func decode(
         _ bytes: [UInt8], into image: inout Image, options: DecodeOptions = .init(), scale: Int = 1,
-        region: PixelRect? = nil
+        region: PixelRect? = nil, header: ImageHeader? = nil
     ) throws(DecodeError) -> DecodeWarnings {
         var c = cOptions(options, scale: scale, roi: region)
         var error = aug_error()
         var w: Int32 = 0
         var h: Int32 = 0
-        var status = bytes.withUnsafeBufferPointer { buf in
-            aug_output_size(buf.baseAddress ?? emptyByte, buf.count, &c, &w, &h, &error)
+        var status: Int32 = 0
+        if let region {
+            (w, h) = (Int32(region.width), Int32(region.height))
+        } else if let header {
+            let d = header.format == .jpeg ? max(scale, 1) : 1
+            (w, h) = (Int32((header.width + d - 1) / d), Int32((header.height + d - 1) / d))
+        } else {
+            status = bytes.withUnsafeBufferPointer { buf in
+                aug_output_size(buf.baseAddress ?? emptyByte, buf.count, &c, &w, &h, &error)
+            }
+            if status != 0 { throw DecodeError(status: status, error: &error) }
         }
-        if status != 0 { throw DecodeError(status: status, error: &error) }
         image.reshape(width: Int(w), height: Int(h))
         status = bytes.withUnsafeBufferPointer { buf in
             image.pixels.withUnsafeMutableBufferPointer { out in
@@ -121,6 +130,9 @@ public enum ImageDecoder {
             }
         }
         if status != 0 { throw DecodeError(status: status, error: &error) }
+        if Int(w) != image.width || Int(h) != image.height {
+            throw DecodeError(.argument, message: "decoder produced \(w)x\(h), expected \(image.width)x\(image.height)")
+        }
         if error.warnings == 0 { return DecodeWarnings() }
         let message = withUnsafeBytes(of: &error.message) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
