@@ -114,6 +114,21 @@ import TestSupport
         #expect(try nhwc.batch(at: 1).shape == [8, 32, 32, 3])
     }
 
+    @Test func sizeZeroKeepsEachImagesOwnSize() throws {
+        let s = try sequence {
+            $0.size = 0
+            $0.batchSize = 1
+            $0.shuffle = false
+            $0.flip = .none
+            $0.dtype = .uint8
+        }
+        for index in [0, 5, 29] {
+            let b = try s.batch(at: index)
+            let header = try ImageDecoder.header(try #require(TestPaths.read(Self.folder.samples[index].path)))
+            #expect(b.shape == [1, header.height, header.width, 3])
+        }
+    }
+
     @Test func onEpochEndMovesToTheNextEpoch() throws {
         var s = try sequence { $0.seed = 1 }
         let first = try s.batch(at: 0)

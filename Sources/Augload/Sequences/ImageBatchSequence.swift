@@ -64,7 +64,10 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     public func batch(at index: Int) throws -> Batch {
         var copy = self
         let order = try copy.order(epoch: epoch, index: index)
-        let requirement = try slotRequirement()
+        // Fixed-size batches know their size; with size 0 only this batch's own files matter.
+        let requirement =
+            options.size > 0
+            ? try slotRequirement() : try Self.requirement(for: try Order(order).samples.map(\.path), options: options)
         let layout = SlotLayout(requirement)
         let memory = UnsafeMutableRawPointer.allocate(byteCount: layout.slotSize, alignment: 4096)
         var writer = layout.writer(at: memory)
@@ -91,15 +94,18 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// size 1) the largest declared image of the dataset decides, which reads every file's header
     /// once: meant for exporting what the decoder sees, not for training-scale datasets.
     public func slotRequirement() throws -> SlotRequirement {
+        try Self.requirement(for: options.size > 0 ? [] : folder.samples.map(\.path), options: options)
+    }
+
+    /// Room for `batchSize` images of `size × size`, or with size 0 of the largest declared image
+    /// among `paths` (unreadable files are skipped here: they fail properly when decoded).
+    static func requirement(for paths: [String], options: ImageBatchOptions) throws -> SlotRequirement {
         var pixels = options.size * options.size
-        if options.size == 0 {
-            var file = FileBytes()
-            for sample in folder.samples {
-                guard (try? file.read(path: sample.path)) != nil,
-                    let header = try? ImageDecoder.header(file.bytes, options: options.decode)
-                else { continue }
-                pixels = max(pixels, header.width * header.height)
-            }
+        var file = FileBytes()
+        for path in paths {
+            guard (try? file.read(path: path)) != nil, let header = try? ImageDecoder.header(file.bytes, options: options.decode)
+            else { continue }
+            pixels = max(pixels, header.width * header.height)
         }
         return SlotRequirement(imageBytes: options.batchSize * max(pixels, 1) * 3 * options.dtype.size, labels: options.batchSize)
     }
