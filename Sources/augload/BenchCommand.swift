@@ -52,23 +52,32 @@ struct BenchCommand: ParsableCommand {
             return
         }
         let c = result.ceiling
-        print("\(result.images) images, \(result.cores) cores; pipeline: size \(options.size), crop \(options.crop.rawValue), flip \(options.flip.rawValue), noise \(options.noise), \(options.dtype.rawValue) \(options.layout.rawValue), batch \(options.batchSize)")
-        var rows = [["", "workers", "img/s", "CPU ms/img", "vs ceiling", "first batch", "loader CPU/batch", "peak mem", "batches"]]
-        rows.append(["decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-"])
+        print(
+            "\(result.images) images, \(result.cores) cores; pipeline: size \(options.size), crop \(options.crop.rawValue), flip \(options.flip.rawValue), noise \(options.noise), \(options.dtype.rawValue) \(options.layout.rawValue), batch \(options.batchSize)"
+        )
+        var rows = [
+            ["", "workers", "img/s", "CPU ms/img", "vs ceiling", "first batch", "loader CPU/batch", "peak mem", "batches"]
+        ]
+        rows.append([
+            "decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-",
+        ])
         for r in result.runs {
             rows.append([
                 "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), fixed(r.cpuMillisecondsPerImage, 2),
-                fixed(r.ratioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s", fixed(r.loaderCPUMillisecondsPerBatch, 2) + " ms",
+                fixed(r.ratioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s",
+                fixed(r.loaderCPUMillisecondsPerBatch, 2) + " ms",
                 megabytes(r.peakMemoryBytes),
                 "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
             ])
         }
         let widths = (0..<rows[0].count).map { col in rows.map { $0[col].count }.max() ?? 0 }
         for row in rows {
-            print(row.enumerated().map { i, cell in
-                i == 0 ? cell + String(repeating: " ", count: widths[i] - cell.count)
-                    : String(repeating: " ", count: widths[i] - cell.count) + cell
-            }.joined(separator: "  "))
+            print(
+                row.enumerated().map { i, cell in
+                    i == 0
+                        ? cell + String(repeating: " ", count: widths[i] - cell.count)
+                        : String(repeating: " ", count: widths[i] - cell.count) + cell
+                }.joined(separator: "  "))
         }
         if c.failures > 0 { print("(\(c.failures) files failed to decode in the ceiling run)") }
     }

@@ -28,7 +28,9 @@ struct PreviewCommand: ParsableCommand {
     func validate() throws {
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be in 1...64, got \(samples)") }
         guard (1...32).contains(variants) else { throw ValidationError("--variants must be in 1...32, got \(variants)") }
-        guard options.size <= 1024 else { throw ValidationError("--size for a preview must be at most 1024, got \(options.size)") }
+        guard options.size <= 1024 else {
+            throw ValidationError("--size for a preview must be at most 1024, got \(options.size)")
+        }
     }
 
     func run() throws {
@@ -37,6 +39,8 @@ struct PreviewCommand: ParsableCommand {
         o.dtype = .uint8
         let grid = try PreviewGrid.make(folder: folder, options: o, samples: samples, variants: variants)
         try PNGWriter.write(grid, to: output)
-        print("wrote \(output): \(grid.width)x\(grid.height), \(min(samples, folder.samples.count)) samples x (1 plain + \(variants) augmented)")
+        print(
+            "wrote \(output): \(grid.width)x\(grid.height), \(min(samples, folder.samples.count)) samples x (1 plain + \(variants) augmented)"
+        )
     }
 }

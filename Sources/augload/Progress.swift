@@ -1,7 +1,8 @@
+import Augload
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Augload
 
 /// A one-line progress display on stderr (only used when stderr is a terminal): epoch, batches
 /// done/total, img/s, queue fill, ETA — redrawn at most ten times a second.
@@ -35,7 +36,8 @@ final class Progress: FitCallback {
         let width = 24
         let filled = total > 0 ? width * done / total : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = "\(verb) epoch \(epoch + 1)/\(epochs) \(bar) \(done)/\(total) batches  \(Int(rate)) img/s  queue \(queued)  ETA \(Progress.clock(remaining))"
+        let line =
+            "\(verb) epoch \(epoch + 1)/\(epochs) \(bar) \(done)/\(total) batches  \(Int(rate)) img/s  queue \(queued)  ETA \(Progress.clock(remaining))"
         writeStderr("\r\u{1B}[2K" + line)
         drawn = true
     }

@@ -26,7 +26,9 @@ struct RunCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard stepTime >= 0 && stepTime <= 60 else { throw ValidationError("--step-time must be in 0...60 seconds, got \(stepTime)") }
+        guard stepTime >= 0 && stepTime <= 60 else {
+            throw ValidationError("--step-time must be in 0...60 seconds, got \(stepTime)")
+        }
     }
 
     func run() throws {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import ArgumentParser
 import Augload
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension CropMode: ExpressibleByArgument {}
 extension FlipMode: ExpressibleByArgument {}
@@ -49,7 +50,10 @@ struct SharedOptions: ParsableArguments {
     @Option(help: "Mirror with probability 0.5: \(FlipMode.allCases.map(\.rawValue).joined(separator: ", ")).")
     var flip: FlipMode = .h
 
-    @Option(help: "Crop: \(CropMode.allCases.map(\.rawValue).joined(separator: ", ")) (random/center resize the shorter side to size*8/7 first).")
+    @Option(
+        help:
+            "Crop: \(CropMode.allCases.map(\.rawValue).joined(separator: ", ")) (random/center resize the shorter side to size*8/7 first)."
+    )
     var crop: CropMode = .random
 
     @Option(help: "Gaussian noise sigma in [0, 1] intensity units (0 = off).")

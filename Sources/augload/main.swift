@@ -1,8 +1,9 @@
+import ArgumentParser
+import Augload
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import ArgumentParser
-import Augload
 
 // Exit status contract (DESIGN.md): 0 success, 1 the run failed (the message names the file and the
 // reason), 2 bad usage. ArgumentParser exits 64 on bad usage on Linux, so map it here.

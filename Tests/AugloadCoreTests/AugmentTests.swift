@@ -1,7 +1,7 @@
 import AugloadCore
 import FoundationEssentials
-import Testing
 import TestSupport
+import Testing
 
 /// Augmentations: exactness of flips and crops, the resampler against Pillow, noise statistics,
 /// determinism, and the fused decode-region path against a full decode.
@@ -153,7 +153,10 @@ import TestSupport
     }
 
     static let pipeline = Pipeline(
-        steps: [Resize(shorterSide: 80), RandomCrop(width: 64, height: 64), Flip(horizontal: 0.5, vertical: 0.5), GaussianNoise(sigma: 0.05)],
+        steps: [
+            Resize(shorterSide: 80), RandomCrop(width: 64, height: 64), Flip(horizontal: 0.5, vertical: 0.5),
+            GaussianNoise(sigma: 0.05),
+        ],
         output: OutputFormat(layout: .nchw, dtype: .float32, mean: OutputFormat.imageNetMean, std: OutputFormat.imageNetStd))
 
     func runPipeline(_ bytes: [UInt8], seed: UInt64, sample: Int, pipeline: Pipeline = AugmentTests.pipeline) throws -> [UInt8] {
@@ -161,7 +164,8 @@ import TestSupport
         var workspace = Pipeline.Workspace()
         var random = SampleRandom(seed: seed, epoch: 0, sample: sample, stream: RandomStream.augment)
         try out.withUnsafeMutableBytes { buf in
-            _ = try pipeline.run(bytes: bytes, random: &random, workspace: &workspace, into: buf.baseAddress!, width: 64, height: 64)
+            _ = try pipeline.run(
+                bytes: bytes, random: &random, workspace: &workspace, into: buf.baseAddress!, width: 64, height: 64)
         }
         return out
     }
@@ -177,9 +181,12 @@ import TestSupport
         #expect(a != d)
     }
 
-    @Test("decoding only the needed region gives the bytes of a full decode", arguments: [
-        "codecs/jpeg-420-2000x1500-q25.jpg", "codecs/jpeg-444-baseline.jpg", "codecs/png-rgb-8.png", "codecs/jpeg-420-progressive.jpg",
-    ])
+    @Test(
+        "decoding only the needed region gives the bytes of a full decode",
+        arguments: [
+            "codecs/jpeg-420-2000x1500-q25.jpg", "codecs/jpeg-444-baseline.jpg", "codecs/png-rgb-8.png",
+            "codecs/jpeg-420-progressive.jpg",
+        ])
     func regionPipelineMatchesFullDecode(name: String) throws {
         let (bytes, full) = try Self.fixture(name)
         for sample in 0..<20 {
@@ -207,7 +214,8 @@ import TestSupport
         var r2 = r1
         let scaled = try Pipeline(steps: steps, allowScaledDecode: true).augment(bytes: bytes, random: &r1, workspace: &workspace)
         let exact = try Pipeline(steps: steps, allowScaledDecode: false).augment(bytes: bytes, random: &r2, workspace: &workspace)
-        let meanDifference = Double(zip(scaled.pixels, exact.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(exact.pixels.count)
+        let meanDifference =
+            Double(zip(scaled.pixels, exact.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(exact.pixels.count)
         #expect(scaled.width == 200 && scaled.height == 150)
         #expect(meanDifference < 3, "DCT-scaled decode differs from the full decode by \(meanDifference) on average")
     }
@@ -218,7 +226,9 @@ import TestSupport
         let format = OutputFormat(layout: .nchw, dtype: .float32, mean: [0.5, 0.5, 0.5], std: [0.5, 0.25, 0.5])
         var out = [Float](repeating: 0, count: 6)
         var random = SampleRandom(seed: 0, epoch: 0, sample: 0)
-        out.withUnsafeMutableBytes { format.emit(image, flipH: false, flipV: false, noiseSigma: 0, random: &random, into: $0.baseAddress!) }
+        out.withUnsafeMutableBytes {
+            format.emit(image, flipH: false, flipV: false, noiseSigma: 0, random: &random, into: $0.baseAddress!)
+        }
         let expected: [Float] = [1, -1, -2, 2, (0.2 - 0.5) / 0.5, (0.4 - 0.5) / 0.5]
         for (a, b) in zip(out, expected) { #expect(abs(a - b) < 1e-5, "\(out) vs \(expected)") }
     }

@@ -1,6 +1,6 @@
 import AugloadCore
-import Testing
 import TestSupport
+import Testing
 
 /// The decoder against Pillow's `convert('RGB')` on every committed fixture and every public
 /// conformance file in ../shared/acceptance-data, and its errors on damaged files.
@@ -10,12 +10,22 @@ import TestSupport
     static let knownDifferences: [String: (expected: DecodeError.Code?, reason: String)] = [
         "acceptance:pngsuite/xcsn0g01.png": (.corrupt, "IDAT CRC mismatch: PngSuite says reject; Pillow skips CRC checks"),
         "acceptance:libpng/crashers/badcrc.png": (.corrupt, "bad CRC: libpng rejects it; Pillow skips CRC checks"),
-        "acceptance:image-png/bugfixes/x_interlaced_chck.png": (.corrupt, "bad IDAT CRC (an x_ file: damaged); Pillow skips CRC checks"),
-        "acceptance:libpng/crashers/huge_IDAT.png": (.truncated, "an IDAT claims more bytes than the file has: the data ends early"),
-        "acceptance:jpeg-decoder/crashtest/dc-predictor-overflow.jpg": (.truncated, "libjpeg pads the missing scan data grey; a silent grey image is an error for us"),
-        "acceptance:image-png/bugfixes/cicp_pq.png": (nil, "valid PNG with a cICP chunk: libpng decodes it; Pillow cannot identify it"),
+        "acceptance:image-png/bugfixes/x_interlaced_chck.png": (
+            .corrupt, "bad IDAT CRC (an x_ file: damaged); Pillow skips CRC checks"
+        ),
+        "acceptance:libpng/crashers/huge_IDAT.png": (
+            .truncated, "an IDAT claims more bytes than the file has: the data ends early"
+        ),
+        "acceptance:jpeg-decoder/crashtest/dc-predictor-overflow.jpg": (
+            .truncated, "libjpeg pads the missing scan data grey; a silent grey image is an error for us"
+        ),
+        "acceptance:image-png/bugfixes/cicp_pq.png": (
+            nil, "valid PNG with a cICP chunk: libpng decodes it; Pillow cannot identify it"
+        ),
         "acceptance:image-png/bugfixes/issue#430.png": (nil, "valid PNG libpng decodes; Pillow cannot identify it"),
-        "acceptance:libpng/crashers/empty_ancillary_chunks.png": (nil, "empty cHRM/other ancillary chunks are warnings to libpng; Pillow raises"),
+        "acceptance:libpng/crashers/empty_ancillary_chunks.png": (
+            nil, "empty cHRM/other ancillary chunks are warnings to libpng; Pillow raises"
+        ),
     ]
 
     static var referenceKeys: [String] {
@@ -36,7 +46,8 @@ import TestSupport
             switch (outcome, known.expected) {
             case (.success, nil): break
             case (.failure(let error), let code?): #expect(error.code == code, "\(key): \(error) (\(known.reason))")
-            default: Issue.record("\(key): expected \(known.expected.map { "\($0)" } ?? "a decode"), got \(outcome) (\(known.reason))")
+            default:
+                Issue.record("\(key): expected \(known.expected.map { "\($0)" } ?? "a decode"), got \(outcome) (\(known.reason))")
             }
             return
         }
@@ -54,7 +65,8 @@ import TestSupport
     }
 
     @Test func acceptanceDataIsPresent() {
-        #expect(TestPaths.exists(TestPaths.acceptance + "/pngsuite/basn2c08.png"), "../shared/acceptance-data beside the checkout")
+        #expect(
+            TestPaths.exists(TestPaths.acceptance + "/pngsuite/basn2c08.png"), "../shared/acceptance-data beside the checkout")
         #expect(Self.referenceKeys.filter { $0.hasPrefix("acceptance:") }.count > 300)
     }
 

@@ -1,9 +1,10 @@
+import Augload
+import TestSupport
+import Testing
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Augload
-import Testing
-import TestSupport
 
 /// Records what `fit` reports to its callbacks.
 final class Recorder: FitCallback {

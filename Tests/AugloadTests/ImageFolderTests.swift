@@ -1,6 +1,6 @@
 import Augload
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ImageFolderTests {
     @Test func classesAreSortedSubfoldersAndImagesAreFoundCaseInsensitively() throws {
@@ -105,12 +105,18 @@ import TestSupport
     }
 
     @Test func batchesHaveTheShapeLayoutAndLabelsAsked() throws {
-        let nchw = try sequence { $0.layout = .nchw; $0.dtype = .float32 }
+        let nchw = try sequence {
+            $0.layout = .nchw
+            $0.dtype = .float32
+        }
         let b = try nchw.batch(at: 0)
         #expect(b.shape == [8, 3, 32, 32] && b.dtype == .float32 && b.images.count == 8 * 3 * 32 * 32 * 4)
         let order = nchw.sampleOrder(epoch: 0)
         #expect(Array(b.labels) == order.prefix(8).map { Self.folder.samples[$0].label })
-        let nhwc = try sequence { $0.layout = .nhwc; $0.dtype = .uint8 }
+        let nhwc = try sequence {
+            $0.layout = .nhwc
+            $0.dtype = .uint8
+        }
         #expect(try nhwc.batch(at: 1).shape == [8, 32, 32, 3])
     }
 

@@ -1,9 +1,10 @@
+import Augload
+import TestSupport
+import Testing
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Augload
-import Testing
-import TestSupport
 
 /// Everything that spawns worker processes runs one test at a time, with time limits.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct WorkerProcessTests {

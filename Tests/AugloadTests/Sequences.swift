@@ -1,8 +1,9 @@
+import Augload
+import CAugSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Augload
-import CAugSystem
 
 /// User-defined sequences for the loader tests. Declared at file scope so workers can find them
 /// by name.

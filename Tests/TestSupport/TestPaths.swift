@@ -1,8 +1,9 @@
+import Augload
+import FoundationEssentials
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Augload
-import FoundationEssentials
 
 /// Paths shared by the test targets: the repository's `Fixtures/`, the shared acceptance data
 /// beside the checkout, the folder with the built binaries, and temporary folders.
@@ -25,7 +26,9 @@ public enum TestPaths {
     /// The folder holding the test binary, where SwiftPM also puts `augload` and `augload-probe`.
     public static let binaries: String = {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095) }
+        let n = buffer.withUnsafeMutableBytes {
+            readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4095)
+        }
         var dir = String(decoding: buffer[0..<max(n, 0)], as: UTF8.self)
         dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])
         // On Linux the test binary is .build/<config>/<package>PackageTests.xctest itself; strip any

@@ -1,3 +1,5 @@
+import Augload
+
 // A program with top-level side effects, for the test that proves workers never run user code
 // at top level: every run of this file's top level appends a line to $PROBE_LOG. The loader
 // re-executes this binary for its workers; if the worker hook failed to take over before main,
@@ -5,7 +7,6 @@
 #if canImport(Glibc)
     import Glibc
 #endif
-import Augload
 
 /// A user-defined sequence (Codable, so it runs in workers): batch i holds the values
 /// i*4 ..< i*4+4 and, as labels, the pid of the process that made it.

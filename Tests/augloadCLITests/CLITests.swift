@@ -1,9 +1,10 @@
+import Foundation
+import TestSupport
+import Testing
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
-import Testing
-import TestSupport
 
 /// The command line tool, run as a user runs it: the built binary, its stdout, stderr and exit
 /// status.
@@ -90,7 +91,8 @@ import TestSupport
 
     @Test func badFileUnderSkipIsListed() throws {
         let r = try augload([
-            "run", TestPaths.fixtures + "/bad-folder", "--workers", "2", "--batch-size", "2", "--size", "32", "--on-error", "skip",
+            "run", TestPaths.fixtures + "/bad-folder", "--workers", "2", "--batch-size", "2", "--size", "32", "--on-error",
+            "skip",
             "--json",
         ])
         #expect(r.status == 0, "\(r.stderr)")
@@ -105,10 +107,13 @@ import TestSupport
     @Test func exportWritesNumpyFilesAndClasses() throws {
         let out = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(out) }
-        let r = try augload(["export", Self.images, "--out", out, "--workers", "2", "--dtype", "uint8", "--layout", "nchw"] + Self.small)
+        let r = try augload(
+            ["export", Self.images, "--out", out, "--workers", "2", "--dtype", "uint8", "--layout", "nchw"] + Self.small)
         #expect(r.status == 0, "\(r.stderr)")
         let files = TestPaths.list(out)
-        #expect(files.contains("classes.json") && files.contains("images-0000-000000.npy") && files.contains("labels-0000-000003.npy"))
+        #expect(
+            files.contains("classes.json") && files.contains("images-0000-000000.npy") && files.contains("labels-0000-000003.npy")
+        )
         #expect(files.filter { $0.hasPrefix("images-") }.count == 4)
         let npy = try #require(TestPaths.read(out + "/images-0000-000000.npy"))
         let header = String(decoding: npy[10..<Int(npy[8]) + 10], as: UTF8.self)
@@ -123,7 +128,8 @@ import TestSupport
         let out = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(out) }
         let r = try augload([
-            "export", Self.images, "--out", out, "--workers", "2", "--batch-size", "1", "--size", "0", "--crop", "none", "--flip", "none",
+            "export", Self.images, "--out", out, "--workers", "2", "--batch-size", "1", "--size", "0", "--crop", "none", "--flip",
+            "none",
             "--noise", "0", "--no-shuffle", "--dtype", "uint8",
         ])
         #expect(r.status == 0, "\(r.stderr)")
@@ -131,7 +137,8 @@ import TestSupport
         // Unshuffled: batch k is sample k; bird is class 0, so its files come first.
         for (k, name) in names.enumerated() {
             let reference = try #require(Reference.all["images/bird/" + name])
-            let npy = try #require(TestPaths.read(out + "/images-0000-\(String(repeating: "0", count: 6 - String(k).count))\(k).npy"))
+            let npy = try #require(
+                TestPaths.read(out + "/images-0000-\(String(repeating: "0", count: 6 - String(k).count))\(k).npy"))
             let pixels = Array(npy[(Int(npy[8]) + 10)...])
             #expect(sha256Hex(pixels) == reference.sha256, "\(name)")
         }
@@ -140,7 +147,9 @@ import TestSupport
     @Test func previewWritesAPNGOfTheExpectedSize() throws {
         let out = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(out) }
-        let r = try augload(["preview", Self.images, "-o", out + "/grid.png", "--samples", "3", "--variants", "4", "--size", "40"])
+        let r = try augload([
+            "preview", Self.images, "-o", out + "/grid.png", "--samples", "3", "--variants", "4", "--size", "40",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let png = try #require(TestPaths.read(out + "/grid.png"))
         #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
@@ -172,7 +181,8 @@ import TestSupport
     func interruptedRunLeavesNoWorkerBehind(signal: Int32) throws {
         let shmBefore = TestPaths.list("/dev/shm")
         let child = try spawnChild(
-            Self.binary, ["run", Self.images, "--workers", "3", "--epochs", "50", "--step-time", "0.05", "--verbose"] + Self.small)
+            Self.binary,
+            ["run", Self.images, "--workers", "3", "--epochs", "50", "--step-time", "0.05", "--verbose"] + Self.small)
         var pids: [Int32] = []
         for _ in 0..<200 where pids.count < 3 {
             usleep(25_000)
@@ -189,7 +199,8 @@ import TestSupport
         #expect(links.contains { $0.hasPrefix("/memfd:augload-slots") }, "\(links)")
         kill(child.pid, signal)
         let result = child.wait()
-        #expect(result.signal == signal || result.status == 128 + signal, "exit status reflects the interruption: \(result.status)")
+        #expect(
+            result.signal == signal || result.status == 128 + signal, "exit status reflects the interruption: \(result.status)")
         usleep(1_000_000)
         #expect(!pids.contains(where: processIsAlive), "workers still alive after 1 s: \(pids.filter(processIsAlive))")
         let added = Set(TestPaths.list("/dev/shm")).subtracting(shmBefore)

@@ -57,7 +57,8 @@ public final class Batch: @unchecked Sendable {
 
     /// A batch that owns a copy of `images` (float32) — for `DataSequence` implementations.
     public convenience init(floats: [Float], shape: [Int], labels: [Int32], epoch: Int = 0, index: Int = 0) {
-        self.init(raw: floats.withUnsafeBytes { Array($0) }, shape: shape, dtype: .float32, labels: labels, epoch: epoch, index: index)
+        self.init(
+            raw: floats.withUnsafeBytes { Array($0) }, shape: shape, dtype: .float32, labels: labels, epoch: epoch, index: index)
     }
 
     /// A batch that owns a copy of `images` (uint8) — for `DataSequence` implementations.

@@ -49,7 +49,9 @@ public struct SlotLayout: Sendable, Hashable {
     }
 
     /// Reads the header (the consumer), checking it belongs to the expected batch.
-    func readHeader(at base: UnsafeMutableRawPointer, epoch: Int, index: Int) throws(LoaderError) -> (shape: [Int], dtype: DType, labels: Int) {
+    func readHeader(at base: UnsafeMutableRawPointer, epoch: Int, index: Int) throws(LoaderError) -> (
+        shape: [Int], dtype: DType, labels: Int
+    ) {
         let h = base.assumingMemoryBound(to: Int64.self)
         guard h[0] == Int64(SlotLayout.magic), h[1] == Int64(epoch), h[2] == Int64(index) else {
             throw LoaderError(.system, "slot header mismatch for batch \(index) of epoch \(epoch)")

@@ -1,8 +1,9 @@
+import FoundationEssentials
+import Logging
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import FoundationEssentials
-import Logging
 
 /// What an export wrote.
 public struct ExportReport: Sendable, Codable {
@@ -47,7 +48,8 @@ public func export(
     } catch {
         throw LoaderError(.system, "cannot encode class names: \(error)")
     }
-    try NPYWriter.writeFile(path: "\(directory)/classes.json", prefix: classes, data: UnsafeRawBufferPointer(start: nil, count: 0))
+    try NPYWriter.writeFile(
+        path: "\(directory)/classes.json", prefix: classes, data: UnsafeRawBufferPointer(start: nil, count: 0))
     let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, logger: logger)
     defer { loader.close() }
     var report = ExportReport(directory: directory, workers: workers)

@@ -47,7 +47,8 @@ public enum NPYWriter {
         try write(
             path: "\(directory)/images-\(epoch)-\(name).npy", data: batch.images, shape: batch.shape, descr: descr(batch.dtype))
         try write(
-            path: "\(directory)/labels-\(epoch)-\(name).npy", data: UnsafeRawBufferPointer(batch.labels), shape: [batch.labels.count],
+            path: "\(directory)/labels-\(epoch)-\(name).npy", data: UnsafeRawBufferPointer(batch.labels),
+            shape: [batch.labels.count],
             descr: "<i4")
     }
 

@@ -1,7 +1,8 @@
+import Logging
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Logging
 
 /// What `fit` tells its callbacks after each batch.
 public struct BatchLog: Sendable {

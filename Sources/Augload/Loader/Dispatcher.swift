@@ -1,8 +1,9 @@
+import CAugSystem
+import Logging
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import CAugSystem
-import Logging
 
 /// The loader's engine room in worker mode: one long-lived thread that spawns the workers, hands
 /// each idle worker the next task while a slot is free, collects results into the reorder buffer,
@@ -79,11 +80,13 @@ final class Dispatcher: Producer, @unchecked Sendable {
         wakeRead = fds[0]
         wakeWrite = fds[1]
         let box = Unmanaged.passRetained(self)
-        let rc = pthread_create(&thread, nil, { raw in
-            let me = Unmanaged<Dispatcher>.fromOpaque(raw!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box.toOpaque())
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                let me = Unmanaged<Dispatcher>.fromOpaque(raw!).takeRetainedValue()
+                me.run()
+                return nil
+            }, box.toOpaque())
         if rc != 0 {
             box.release()
             Sys.close(wakeRead)
@@ -163,9 +166,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
     private func spawnWorker() throws(LoaderError) {
         serial += 1
         let w = try WorkerProcess.spawn(slots: state.slots, serial: serial)
-        try w.send(.configure(
-            typeName: typeName, configuration: configuration, imageBytes: requirement.imageBytes,
-            labels: requirement.labels, slotCount: state.slots.count))
+        try w.send(
+            .configure(
+                typeName: typeName, configuration: configuration, imageBytes: requirement.imageBytes,
+                labels: requirement.labels, slotCount: state.slots.count))
         state.mutex.withLock { workers.append(w) }
         logger.debug("spawned worker", metadata: ["worker": "\(w.serial)", "pid": "\(w.pid)"])
     }
@@ -298,8 +302,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
             }
         case .failed(let epoch, let index, _, let code, let text, let path):
             w.task = nil
-            let where_ = epoch >= 0 ? "batch \(index) of epoch \(epoch): " : ""
-            fail(LoaderError(code, code == .badFile ? text : where_ + text, path: path))
+            let batchContext = epoch >= 0 ? "batch \(index) of epoch \(epoch): " : ""
+            fail(LoaderError(code, code == .badFile ? text : batchContext + text, path: path))
         default:
             fail(LoaderError(.system, "worker \(w.serial) sent an unexpected message"))
         }
@@ -313,15 +317,17 @@ final class Dispatcher: Producer, @unchecked Sendable {
         state.mutex.withLock { workers.removeAll { $0 === w } }
         if state.mutex.withLock({ stopping }) { return }
         state.mutex.withLock { state.stats.workerRestarts += 1 }
-        logger.warning("worker died; replacing it", metadata: ["worker": "\(w.serial)", "pid": "\(w.pid)", "status": "\(status)"])
+        logger.warning(
+            "worker died; replacing it", metadata: ["worker": "\(w.serial)", "pid": "\(w.pid)", "status": "\(status)"])
         if let task = w.task {
             let key = BatchKey(epoch: task.epoch, index: task.index)
             let tries = (attempts[key] ?? 0) + 1
             attempts[key] = tries
             if tries >= maxAttempts {
-                fail(LoaderError(
-                    .workerCrashed,
-                    "\(key) killed \(tries) workers (last \(status)); its inputs: \(source.describe(order: task.order))"))
+                fail(
+                    LoaderError(
+                        .workerCrashed,
+                        "\(key) killed \(tries) workers (last \(status)); its inputs: \(source.describe(order: task.order))"))
                 return
             }
             retry.insert(task, at: 0)

@@ -1,7 +1,8 @@
+import Logging
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Logging
 
 /// The bounded prefetch queue: batches from a sequence, made by spawned workers into shared
 /// memory and handed to you in order, without a copy.
@@ -82,7 +83,8 @@ public final class Loader: @unchecked Sendable {
         } else {
             throw LoaderError(
                 .sequence,
-                "\(S.self) cannot run in worker processes: make it Codable (its state crosses to workers by name and encoding) or use workers: 0")
+                "\(S.self) cannot run in worker processes: make it Codable (its state crosses to workers by name and encoding) or use workers: 0"
+            )
         }
         try self.init(
             source: source, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, start: start, ordered: ordered,
@@ -105,7 +107,8 @@ public final class Loader: @unchecked Sendable {
         guard maxAttempts >= 1 else { throw LoaderError(.usage, "maxAttempts must be at least 1, got \(maxAttempts)") }
         var firstCount = source.batchCount(epoch: start.epoch)
         guard start.batch <= firstCount else {
-            throw LoaderError(.usage, "start batch \(start.batch) is past the end of epoch \(start.epoch) (\(firstCount) batches)")
+            throw LoaderError(
+                .usage, "start batch \(start.batch) is past the end of epoch \(start.epoch) (\(firstCount) batches)")
         }
         // A position at the end of an epoch (what `position` says after its last batch) resumes at
         // the next epoch's first batch; empty epochs are skipped the same way.
@@ -164,8 +167,10 @@ public final class Loader: @unchecked Sendable {
         let producer = self.producer
         let batch = Batch(
             epoch: key.epoch, index: key.index, shape: header.shape, dtype: header.dtype,
-            images: UnsafeRawBufferPointer(start: base + layout.imagesOffset, count: header.shape.reduce(1, *) * header.dtype.size),
-            labels: UnsafeBufferPointer(start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self), count: header.labels),
+            images: UnsafeRawBufferPointer(
+                start: base + layout.imagesOffset, count: header.shape.reduce(1, *) * header.dtype.size),
+            labels: UnsafeBufferPointer(
+                start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self), count: header.labels),
             release: {
                 state.release(slot)
                 producer.wake()
@@ -271,7 +276,8 @@ final class LoaderState: @unchecked Sendable {
                 if pool.freeCount == 0 && pool.lentCount == pool.states.count {
                     throw LoaderError(
                         .usage,
-                        "all \(pool.states.count) batch slots are held by the consumer: release batches (or raise maxQueueSize) before asking for the next")
+                        "all \(pool.states.count) batch slots are held by the consumer: release batches (or raise maxQueueSize) before asking for the next"
+                    )
                 }
                 mutex.wait(timeoutSeconds: 0.5)
             }

@@ -1,7 +1,8 @@
+import Logging
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Logging
 
 /// Throughput measured side by side in one run: the decode-only ceiling and the full pipeline
 /// for several worker counts, on the same files (what `augload bench` prints).
@@ -86,7 +87,8 @@ public enum Benchmark {
             progress("pipeline, \(workers) workers")
             var run = try pipeline(subset, options: options, workers: workers, maxQueueSize: maxQueueSize, logger: logger)
             let cores = Double(min(max(workers, 1), result.cores))
-            run.ratioToCeiling = result.ceiling.imagesPerSecond > 0 ? run.imagesPerSecond / (result.ceiling.imagesPerSecond * cores) : 0
+            run.ratioToCeiling =
+                result.ceiling.imagesPerSecond > 0 ? run.imagesPerSecond / (result.ceiling.imagesPerSecond * cores) : 0
             result.runs.append(run)
         }
         return result

@@ -65,7 +65,9 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     /// - Throws: ``LoaderError`` (`.usage`) naming the option, its value and the allowed range.
     public func validate() throws(LoaderError) {
         if batchSize < 1 { throw LoaderError(.usage, "batch size must be at least 1, got \(batchSize)") }
-        if size < 0 || size > 16384 { throw LoaderError(.usage, "size must be in 0...16384 (0 = keep each image's size), got \(size)") }
+        if size < 0 || size > 16384 {
+            throw LoaderError(.usage, "size must be in 0...16384 (0 = keep each image's size), got \(size)")
+        }
         if size == 0 && batchSize != 1 {
             throw LoaderError(.usage, "size 0 keeps each image's own size, so it needs batch size 1 (got \(batchSize))")
         }

@@ -80,7 +80,8 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         let box = MemoryBox(memory)
         return Batch(
             epoch: epoch, index: index, shape: writer.shape, dtype: writer.dtype,
-            images: UnsafeRawBufferPointer(start: writer.images.baseAddress, count: writer.shape.reduce(1, *) * writer.dtype.size),
+            images: UnsafeRawBufferPointer(
+                start: writer.images.baseAddress, count: writer.shape.reduce(1, *) * writer.dtype.size),
             labels: UnsafeBufferPointer(start: writer.labels.baseAddress, count: writer.labelCount),
             release: { box.free() })
     }
@@ -163,7 +164,9 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
 
     /// Decodes and augments the order's samples into `writer`, replacing undecodable files under
     /// `.skip`; returns the files skipped or decoded with warnings.
-    public mutating func fill(order bytes: [UInt8], epoch: Int, index: Int, into writer: inout BatchWriter) throws -> [SkippedFile] {
+    public mutating func fill(order bytes: [UInt8], epoch: Int, index: Int, into writer: inout BatchWriter) throws
+        -> [SkippedFile]
+    {
         let order = try Order(bytes)
         let side = options.size
         var skipped: [SkippedFile] = []
@@ -178,7 +181,10 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                 produced = size
                 let w = workspace.lastWarnings
                 if w.count > 0 {
-                    skipped.append(SkippedFile(path: sample.path, error: "decoded with \(w.count) recovered libjpeg warnings: \(w.message)", kind: .warning))
+                    skipped.append(
+                        SkippedFile(
+                            path: sample.path, error: "decoded with \(w.count) recovered libjpeg warnings: \(w.message)",
+                            kind: .warning))
                 }
             case .failure(let error):
                 guard options.onError == .skip else {

@@ -10,7 +10,8 @@ public struct Sharding: Sendable, Hashable, Codable {
 
     /// - Precondition: `0 <= rank < worldSize`.
     public init(rank: Int = 0, worldSize: Int = 1) {
-        precondition(worldSize >= 1 && (0..<worldSize).contains(rank), "rank must be in 0..<worldSize, got \(rank) of \(worldSize)")
+        precondition(
+            worldSize >= 1 && (0..<worldSize).contains(rank), "rank must be in 0..<worldSize, got \(rank) of \(worldSize)")
         self.rank = rank
         self.worldSize = worldSize
     }

@@ -1,7 +1,8 @@
+import CAugSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import CAugSystem
 
 /// The ring of batch slots: one `memfd_create` region shared by the loader and its workers (or a
 /// private anonymous mapping when everything runs in-process).

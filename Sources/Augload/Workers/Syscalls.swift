@@ -19,7 +19,9 @@ enum Sys {
     static func close(_ fd: Int32) { if fd >= 0 { _ = Glibc.close(fd) } }
 
     /// Writes all of `bytes` to a blocking descriptor.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String = "write") throws(LoaderError) {
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String = "write")
+        throws(LoaderError)
+    {
         var done = 0
         while done < bytes.count {
             let n = try call(what()) { Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done) }

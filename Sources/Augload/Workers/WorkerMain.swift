@@ -1,7 +1,8 @@
+import CAugSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import CAugSystem
 
 /// The worker side: what a re-executed program runs instead of its own `main`.
 ///
@@ -50,7 +51,9 @@ struct WorkerLoop {
             do {
                 switch try Message(decoding: frame) {
                 case .configure(let typeName, let configuration, let imageBytes, let labels, let count):
-                    try configure(typeName: typeName, configuration: configuration, requirement: SlotRequirement(imageBytes: imageBytes, labels: labels), slotCount: count)
+                    try configure(
+                        typeName: typeName, configuration: configuration,
+                        requirement: SlotRequirement(imageBytes: imageBytes, labels: labels), slotCount: count)
                 case .reconfigure(let configuration):
                     guard let current = source else { throw LoaderError(.system, "reconfigure before configure") }
                     source = try Self.make(type(of: current), configuration)

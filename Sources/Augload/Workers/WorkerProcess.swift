@@ -1,7 +1,8 @@
+import CAugSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import CAugSystem
 
 /// One spawned worker: its pid, its end of the control channel, and what it is working on.
 ///

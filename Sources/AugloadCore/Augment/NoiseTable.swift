@@ -24,7 +24,8 @@ public enum NoiseTable {
 
     /// Fills `out` with deviates: five 12-bit table indices per 64-bit draw.
     @inline(__always)
-    static func fill(_ out: UnsafeMutableBufferPointer<Float>, from table: UnsafeBufferPointer<Float>, random: inout SampleRandom) {
+    static func fill(_ out: UnsafeMutableBufferPointer<Float>, from table: UnsafeBufferPointer<Float>, random: inout SampleRandom)
+    {
         let t = table.baseAddress!
         let o = out.baseAddress!
         var i = 0

@@ -59,7 +59,9 @@ public struct Pipeline: Sendable {
     ) throws(DecodeError) -> (width: Int, height: Int) {
         do {
             try workspace.file.read(path: path)
-            return try run(bytes: workspace.file.bytes, random: &random, workspace: &workspace, into: destination, width: width, height: height)
+            return try run(
+                bytes: workspace.file.bytes, random: &random, workspace: &workspace, into: destination, width: width,
+                height: height)
         } catch {
             throw error.at(path)
         }
@@ -70,7 +72,8 @@ public struct Pipeline: Sendable {
         bytes: [UInt8], random: inout SampleRandom, workspace: inout Workspace, into destination: UnsafeMutableRawPointer,
         width: Int?, height: Int?
     ) throws(DecodeError) -> (width: Int, height: Int) {
-        try realize(bytes: bytes, random: &random, workspace: &workspace) { image, flipH, flipV, sigma, random throws(DecodeError) in
+        try realize(bytes: bytes, random: &random, workspace: &workspace) {
+            image, flipH, flipV, sigma, random throws(DecodeError) in
             if let width, let height, image.width != width || image.height != height {
                 throw DecodeError(
                     .argument,

@@ -128,7 +128,9 @@ public struct Resampler: Sendable {
                     source + (rowFirst - originY) * sourceWidth * 3, rowStride: sourceWidth * 3, columnOrigin: originX,
                     rows: rows, into: t, outWidth: outWidth)
                 let stride = outWidth * 3
-                verticalPass(rowAt: { UnsafePointer(t) + ($0 - rowFirst) * stride }, bytes: stride, into: destination, outHeight: outHeight)
+                verticalPass(
+                    rowAt: { UnsafePointer(t) + ($0 - rowFirst) * stride }, bytes: stride, into: destination, outHeight: outHeight
+                )
             }
         }
     }

@@ -126,7 +126,8 @@ public enum ImageDecoder {
         image.reshape(width: Int(w), height: Int(h))
         status = bytes.withUnsafeBufferPointer { buf in
             image.pixels.withUnsafeMutableBufferPointer { out in
-                aug_decode_rgb8(buf.baseAddress ?? emptyByte, buf.count, &c, out.baseAddress ?? mutableScratch, out.count, &w, &h, &error)
+                aug_decode_rgb8(
+                    buf.baseAddress ?? emptyByte, buf.count, &c, out.baseAddress ?? mutableScratch, out.count, &w, &h, &error)
             }
         }
         if status != 0 { throw DecodeError(status: status, error: &error) }
