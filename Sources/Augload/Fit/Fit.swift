@@ -81,7 +81,7 @@ public struct FitReport: Sendable, Codable {
     public var skipped: [SkippedFile] = []
     /// Files decoded although libjpeg recovered from corrupt data in them.
     public var warnings: [SkippedFile] = []
-    /// The peak proportional set size (PSS) of the loader and its workers, in bytes.
+    /// The peak memory of the loader and its workers, shared pages counted once, in bytes.
     public var peakMemoryBytes = 0
     /// The loss of the last batch.
     public var finalLoss = 0.0

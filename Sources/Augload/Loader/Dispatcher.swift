@@ -112,7 +112,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     func sampleMemory() {
         let pids = state.mutex.withLock { [getpid()] + workers.map(\.pid) }
-        let total = pids.reduce(0) { $0 + MemoryProbe.proportionalSetSize(pid: $1) }
+        let total = MemoryProbe.treeMemory(pids)
         state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, total) }
     }
 
@@ -154,8 +154,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 if !alive { workerDied(w) }
             }
             let now = monotonicSeconds()
-            // Reading smaps_rollup walks every mapping of every process: a few ms, so not too often.
-            if now - lastMemorySample >= 0.25 {
+            if now - lastMemorySample >= 0.1 {
                 lastMemorySample = now
                 sampleMemory()
             }

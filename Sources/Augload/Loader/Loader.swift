@@ -52,8 +52,8 @@ public final class Loader: @unchecked Sendable {
         public var imagesDelivered = 0
         /// Seconds from creating the loader to the first batch handed out.
         public var timeToFirstBatch: Double?
-        /// The peak, over the run, of the loader's and its workers' proportional set size (PSS:
-        /// shared slot memory counted once, not once per process).
+        /// The peak, over the run (sampled every 100 ms), of the memory of the loader and its
+        /// workers with shared pages counted once (see ``MemoryProbe/treeMemory(_:)``).
         public var peakMemoryBytes = 0
     }
 
@@ -393,13 +393,13 @@ final class InProcessProducer: Producer, @unchecked Sendable {
     var workerProcessIDs: [Int32] { [] }
 
     func sampleMemory() {
-        let pss = MemoryProbe.proportionalSetSize(pid: getpid())
+        let pss = MemoryProbe.treeMemory([getpid()])
         state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, pss) }
     }
 
     private func sampleMemoryIfDue() {
         let now = monotonicSeconds()
-        if now - lastSample >= 0.25 {
+        if now - lastSample >= 0.1 {
             lastSample = now
             sampleMemory()
         }

@@ -51,7 +51,7 @@ public enum Benchmark {
         public var loaderCPUMillisecondsPerBatch = 0.0
         /// The loader process's CPU time as a fraction of one core over the run.
         public var loaderCoreFraction = 0.0
-        /// The peak proportional set size (PSS) of the loader and its workers, in bytes.
+        /// The peak memory of the loader and its workers, shared pages counted once, in bytes.
         public var peakMemoryBytes = 0
         /// Workers that died and were replaced.
         public var workerRestarts = 0
