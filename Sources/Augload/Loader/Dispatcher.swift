@@ -33,7 +33,6 @@ final class Dispatcher: Producer, @unchecked Sendable {
     private var produced: [Int: Int] = [:]
     /// Epochs whose end hook has run.
     private var epochsEnded = Set<Int>()
-    private var lastMemorySample = 0.0
     /// Slots this process has mapped in (see ``SharedSlots/prefault(slot:)``).
     private var touchedSlots = Set<Int>()
     /// Tasks allowed in flight: starts at the core count so the first batches are not slowed by
@@ -50,7 +49,6 @@ final class Dispatcher: Producer, @unchecked Sendable {
     private var thread = pthread_t()
     private var running = false
     private var stopping = false
-    private var startupError: LoaderError?
 
     init(
         source: any BatchSource, state: LoaderState, workers: Int, requirement: SlotRequirement, maxAttempts: Int,
@@ -111,9 +109,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
     var workerProcessIDs: [Int32] { state.mutex.withLock { workers.map(\.pid) } }
 
     func sampleMemory() {
-        let pids = state.mutex.withLock { [getpid()] + workers.map(\.pid) }
-        let total = MemoryProbe.treeMemory(pids)
-        state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, total) }
+        state.recordMemory(of: state.mutex.withLock { [getpid()] + workers.map(\.pid) }, force: true)
     }
 
     func shutdown() {
@@ -153,11 +149,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 for frame in Frame.drain(&w.inbox) { handle(frame, from: w) }
                 if !alive { workerDied(w) }
             }
-            let now = monotonicSeconds()
-            if now - lastMemorySample >= 0.1 {
-                lastMemorySample = now
-                sampleMemory()
-            }
+            state.recordMemory(of: state.mutex.withLock { [getpid()] + workers.map(\.pid) })
         }
         stopWorkers()
     }

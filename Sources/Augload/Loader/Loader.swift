@@ -227,6 +227,7 @@ final class LoaderState: @unchecked Sendable {
     var producedAll = false
     var stats = Loader.Statistics()
     var reportedFiles = Set<String>()
+    private var lastMemorySample = 0.0
 
     init(slots: SharedSlots, start: Loader.Position, endEpoch: Int, ordered: Bool, firstCount: Int) {
         self.slots = slots
@@ -313,6 +314,19 @@ final class LoaderState: @unchecked Sendable {
         #endif
     }
 
+    /// Updates the peak memory of the process tree `pids`, at most every 100 ms unless `force`.
+    func recordMemory(of pids: [pid_t], force: Bool = false) {
+        let now = monotonicSeconds()
+        let due = mutex.withLock { () -> Bool in
+            guard force || now - lastMemorySample >= 0.1 else { return false }
+            lastMemorySample = now
+            return true
+        }
+        guard due else { return }
+        let bytes = MemoryProbe.treeMemory(pids)
+        mutex.withLock { stats.peakMemoryBytes = max(stats.peakMemoryBytes, bytes) }
+    }
+
     /// Records skipped files and files decoded with warnings, once per path and kind.
     func addSkipped(_ files: [SkippedFile]) {
         for f in files where reportedFiles.insert(f.kind.rawValue + ":" + f.path).inserted {
@@ -325,7 +339,6 @@ final class LoaderState: @unchecked Sendable {
 final class InProcessProducer: Producer, @unchecked Sendable {
     private var source: any BatchSource
     private let state: LoaderState
-    private var lastSample = 0.0
 
     init(source: any BatchSource, state: LoaderState) {
         self.source = source
@@ -333,7 +346,7 @@ final class InProcessProducer: Producer, @unchecked Sendable {
     }
 
     func prepareNext() throws(LoaderError) {
-        sampleMemoryIfDue()
+        state.recordMemory(of: [getpid()])
         // Make sure the cursor's epoch has a known batch count, skipping (and ending) empty epochs.
         while true {
             let (epoch, known) = state.mutex.withLock { () -> (Int, Bool) in
@@ -392,18 +405,7 @@ final class InProcessProducer: Producer, @unchecked Sendable {
 
     var workerProcessIDs: [Int32] { [] }
 
-    func sampleMemory() {
-        let pss = MemoryProbe.treeMemory([getpid()])
-        state.mutex.withLock { state.stats.peakMemoryBytes = max(state.stats.peakMemoryBytes, pss) }
-    }
-
-    private func sampleMemoryIfDue() {
-        let now = monotonicSeconds()
-        if now - lastSample >= 0.1 {
-            lastSample = now
-            sampleMemory()
-        }
-    }
+    func sampleMemory() { state.recordMemory(of: [getpid()], force: true) }
 
     func shutdown() {}
 }

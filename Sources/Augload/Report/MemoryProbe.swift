@@ -26,11 +26,6 @@ public enum MemoryProbe {
         return anonymous + file + shmem
     }
 
-    /// Pss of `pid` in bytes from /proc/PID/smaps_rollup (0 when unreadable).
-    public static func proportionalSetSize(pid: pid_t) -> Int {
-        field("Pss:", in: "/proc/\(pid)/smaps_rollup")
-    }
-
     /// Resident set size of `pid` in bytes from /proc/PID/status (0 when unreadable).
     public static func residentSetSize(pid: pid_t) -> Int {
         field("VmRSS:", in: "/proc/\(pid)/status")

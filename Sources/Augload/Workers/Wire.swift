@@ -36,9 +36,6 @@ public struct WireReader {
     /// Creates a reader positioned at the start of `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    /// True when every byte has been read.
-    public var isAtEnd: Bool { offset >= bytes.count }
-
     /// Reads a little-endian 64-bit integer; throws ``LoaderError`` (`.system`) when fewer than 8 bytes remain.
     public mutating func int() throws(LoaderError) -> Int {
         guard offset + 8 <= bytes.count else { throw LoaderError(.system, "malformed message: short integer") }
