@@ -226,78 +226,70 @@ int aug_jpeg_decode(const uint8_t *data, size_t size, const aug_opts *o, uint8_t
 
     jpeg_start_decompress(&cinfo);
 
-    if (full_width && !cmyk) {
-        // Fast path: scanlines go straight into the caller's buffer.
-        if (r.y > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)r.y) != (JDIMENSION)r.y) {
-            st = aug_fail(err, AUG_ERR_CORRUPT, "corrupt JPEG: could not skip to row %d", (int)r.y);
+    JDIMENSION xoff = 0, xw = (JDIMENSION)W;
+    if (!full_width) {
+        // jpeg_crop_scanline widens the left edge to an iMCU boundary. Fancy upsampling
+        // (one sample sideways) and progressive block smoothing (two blocks sideways)
+        // replicate at the crop edges, so crop a region three iMCUs wider on the left and
+        // two on the right, then copy the exact columns: the result equals a full decode.
+        int32_t align = cinfo.min_DCT_scaled_size * cinfo.max_h_samp_factor;
+        int32_t x0 = r.x - 3 * align, x1 = r.x + r.w + 2 * align;
+        if (x0 < 0) x0 = 0;
+        if (x1 > W) x1 = W;
+        // At least two iMCUs wide, so no component's cropped width drops below 2 samples
+        // (which would make libjpeg switch to a different upsampler).
+        if (x1 - x0 < 2 * align) x1 = x0 + 2 * align < W ? x0 + 2 * align : W;
+        if (x1 - x0 < 2 * align) x0 = x1 - 2 * align > 0 ? x1 - 2 * align : 0;
+        xoff = (JDIMENSION)x0;
+        xw = (JDIMENSION)(x1 - x0);
+        if (xw < (JDIMENSION)W) {
+            jpeg_crop_scanline(&cinfo, &xoff, &xw);
+            fix_cropped_widths(&cinfo);
+        } else {
+            xoff = 0;
+            xw = (JDIMENSION)W;
+        }
+    }
+    const int ncomp = cinfo.output_components;
+    const size_t col0 = ((size_t)r.x - xoff) * (size_t)ncomp;
+    // Rows libjpeg cannot write in place go through a scratch buffer. Its rows start 8 bytes past
+    // a 32-byte boundary on purpose: libjpeg-turbo's SIMD colour converters use non-temporal
+    // stores when a row is 32-byte aligned, which sends the row to DRAM and makes the next read
+    // of it (our copy, or the resampler) miss every cache level. Destination rows that happen to
+    // be aligned are routed through the scratch buffer for the same reason.
+    int nbuf = cinfo.rec_outbuf_height > 0 ? cinfo.rec_outbuf_height : 1;
+    if (nbuf > ROWS_PER_CALL) nbuf = ROWS_PER_CALL;
+    const size_t scratch_stride = ((cinfo.output_width * (size_t)ncomp + 63) & ~(size_t)31) + 32;
+    uint8_t *scratch = (uint8_t *)(*cinfo.mem->alloc_large)(
+        (j_common_ptr)&cinfo, JPOOL_IMAGE, scratch_stride * (size_t)nbuf + 64);
+    uint8_t *scratch0 = (uint8_t *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31) + 8;
+    const int direct = full_width && !cmyk;
+
+    if (r.y > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)r.y) != (JDIMENSION)r.y) {
+        st = aug_fail(err, AUG_ERR_CORRUPT, "corrupt JPEG: could not skip to row %d", (int)r.y);
+        goto done;
+    }
+    JSAMPROW rows[ROWS_PER_CALL];
+    int32_t got = 0;
+    while (got < r.h) {
+        int32_t want = r.h - got;
+        if (want > nbuf) want = nbuf;
+        for (int32_t k = 0; k < want; k++) {
+            uint8_t *dst = out + (size_t)(got + k) * stride;
+            rows[k] = direct && ((uintptr_t)dst & 31) != 0 ? dst : scratch0 + (size_t)k * scratch_stride;
+        }
+        JDIMENSION n = jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)want);
+        if (n == 0) {
+            st = aug_fail(err, AUG_ERR_CORRUPT, "corrupt JPEG: decoder returned no rows");
             goto done;
         }
-        JSAMPROW rows[ROWS_PER_CALL];
-        int32_t got = 0;
-        while (got < r.h) {
-            int32_t want = r.h - got;
-            if (want > ROWS_PER_CALL) want = ROWS_PER_CALL;
-            for (int32_t k = 0; k < want; k++) rows[k] = out + (size_t)(got + k) * stride;
-            JDIMENSION n = jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)want);
-            if (n == 0) {
-                st = aug_fail(err, AUG_ERR_CORRUPT, "corrupt JPEG: decoder returned no rows");
-                goto done;
-            }
-            got += (int32_t)n;
+        for (JDIMENSION k = 0; k < n; k++) {
+            uint8_t *dst = out + (size_t)(got + (int32_t)k) * stride;
+            if (rows[k] == dst) continue;
+            if (cmyk) cmyk_to_rgb(dst, rows[k] + col0, r.w);
+            else memcpy(dst, rows[k] + col0, stride);
         }
-    } else {
-        // Crop and/or CMYK: decode into a small row buffer and copy/convert the wanted columns.
-        JDIMENSION xoff = 0, xw = (JDIMENSION)W;
-        if (!full_width) {
-            // jpeg_crop_scanline widens the left edge to an iMCU boundary. Fancy upsampling
-            // (one sample sideways) and progressive block smoothing (two blocks sideways)
-            // replicate at the crop edges, so crop a region three iMCUs wider on the left and
-            // two on the right, then copy the exact columns: the result equals a full decode.
-            int32_t align = cinfo.min_DCT_scaled_size * cinfo.max_h_samp_factor;
-            int32_t x0 = r.x - 3 * align, x1 = r.x + r.w + 2 * align;
-            if (x0 < 0) x0 = 0;
-            if (x1 > W) x1 = W;
-            // At least two iMCUs wide, so no component's cropped width drops below 2 samples
-            // (which would make libjpeg switch to a different upsampler).
-            if (x1 - x0 < 2 * align) x1 = x0 + 2 * align < W ? x0 + 2 * align : W;
-            if (x1 - x0 < 2 * align) x0 = x1 - 2 * align > 0 ? x1 - 2 * align : 0;
-            xoff = (JDIMENSION)x0;
-            xw = (JDIMENSION)(x1 - x0);
-            if (xw < (JDIMENSION)W) {
-                jpeg_crop_scanline(&cinfo, &xoff, &xw);
-                fix_cropped_widths(&cinfo);
-            } else {
-                xoff = 0;
-                xw = (JDIMENSION)W;
-            }
-        }
-        const int ncomp = cinfo.output_components;
-        const size_t col0 = ((size_t)r.x - xoff) * (size_t)ncomp;
-        int nbuf = cinfo.rec_outbuf_height > 0 ? cinfo.rec_outbuf_height : 1;
-        if (nbuf > 4) nbuf = 4;
-        JSAMPARRAY buf = (*cinfo.mem->alloc_sarray)((j_common_ptr)&cinfo, JPOOL_IMAGE,
-                                                    cinfo.output_width * (JDIMENSION)ncomp,
-                                                    (JDIMENSION)nbuf);
-        if (r.y > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)r.y) != (JDIMENSION)r.y) {
-            st = aug_fail(err, AUG_ERR_CORRUPT, "corrupt JPEG: could not skip to row %d", (int)r.y);
-            goto done;
-        }
-        int32_t got = 0;
-        while (got < r.h) {
-            int32_t want = r.h - got;
-            if (want > nbuf) want = nbuf;
-            JDIMENSION n = jpeg_read_scanlines(&cinfo, buf, (JDIMENSION)want);
-            if (n == 0) {
-                st = aug_fail(err, AUG_ERR_CORRUPT, "corrupt JPEG: decoder returned no rows");
-                goto done;
-            }
-            for (JDIMENSION k = 0; k < n; k++) {
-                uint8_t *dst = out + (size_t)(got + (int32_t)k) * stride;
-                if (cmyk) cmyk_to_rgb(dst, buf[k] + col0, r.w);
-                else memcpy(dst, buf[k] + col0, stride);
-            }
-            got += (int32_t)n;
-        }
+        got += (int32_t)n;
     }
 
     // Reaching the last row: read on to EOI so a file cut after the pixel data (missing EOI) is
