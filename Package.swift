@@ -5,6 +5,7 @@
 // Targets follow the layers of DESIGN.md, ground floor first:
 //   CAugCodecs   C: the only code that includes jpeglib.h / png.h
 //   CAugSystem   C: Linux calls Swift cannot import cleanly, and the worker hook (a constructor)
+//   CAugKernels  C: the per-pixel inner loops (resampling passes, float conversion), AVX2 + portable
 //   AugloadCore  images, the codec wrapper, augmentations, the per-sample RNG
 //   Augload      sequences, wire format, workers, shared-memory slots, the loader, fit, export
 //   augload      the command line tool
@@ -31,9 +32,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]
         ),
         .target(name: "CAugSystem", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CAugKernels"),
         .target(
             name: "AugloadCore",
-            dependencies: ["CAugCodecs"],
+            dependencies: ["CAugCodecs", "CAugKernels"],
             swiftSettings: invariants
         ),
         .target(
@@ -56,7 +58,7 @@ let package = Package(
         .executableTarget(name: "augload-probe", dependencies: ["Augload"], path: "Tests/WorkerProbe"),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["Augload", "CTestSupport"], path: "Tests/TestSupport"),
-        .testTarget(name: "AugloadCoreTests", dependencies: ["AugloadCore", "TestSupport"]),
+        .testTarget(name: "AugloadCoreTests", dependencies: ["AugloadCore", "CAugKernels", "TestSupport"]),
         .testTarget(name: "AugloadTests", dependencies: ["Augload", "TestSupport", "CAugSystem"]),
         .testTarget(name: "augloadCLITests", dependencies: ["TestSupport"]),
     ]

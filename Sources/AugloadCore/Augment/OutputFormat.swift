@@ -1,3 +1,5 @@
+import CAugKernels
+
 /// Memory layout of a batch of images.
 public enum Layout: String, Sendable, Codable, CaseIterable {
     /// batch, height, width, channels (TensorFlow/Keras).
@@ -56,8 +58,9 @@ public struct OutputFormat: Sendable, Hashable, Codable {
     /// to `destination`, which must hold ``imageBytes(width:height:)`` bytes.
     ///
     /// One pass per output row: the row's noise deviates are drawn first (12 bits of a 64-bit draw
-    /// index ``NoiseTable``), then each channel is converted through a 256-entry lookup table
-    /// (`v/255 − mean) / std`) and stored in place — no per-pixel branches on layout or dtype.
+    /// index ``NoiseTable``), then each channel is converted and stored in place. float32 is
+    /// `v · (1 / (255·std)) − mean/std` in a SIMD kernel (`aug_emit_row_f32`), equal to the
+    /// formula within a float rounding; uint8 is a pointer walk. No per-pixel branches on layout or dtype.
     public func emit(
         _ image: Image, flipH: Bool, flipV: Bool, noiseSigma: Float, random: inout SampleRandom,
         into destination: UnsafeMutableRawPointer
@@ -66,63 +69,38 @@ public struct OutputFormat: Sendable, Hashable, Codable {
         let h = image.height
         let plane = w * h
         let noisy = noiseSigma > 0
-        var lut = [Float](repeating: 0, count: 3 * 256)
-        var amps: [Float] = [0, 0, 0]
-        for c in 0..<3 {
-            for v in 0..<256 { lut[c * 256 + v] = (Float(v) / 255 - mean[c]) / std[c] }
-            amps[c] = dtype == .float32 ? noiseSigma / std[c] : noiseSigma * 255
-        }
+        // float32: (v/255 − mean) / std as one multiply and one add per element.
+        let scales = (0..<3).map { 1 / (255 * std[$0]) }
+        let biases = (0..<3).map { -mean[$0] / std[$0] }
+        let amps = (0..<3).map { dtype == .float32 ? noiseSigma / std[$0] : noiseSigma * 255 }
+        // Element (x, c) of output row y lands at `rowStart + c * channelStride + x * step`.
+        let channelStride = layout == .nchw ? plane : 1
+        let step = layout == .nchw ? 1 : 3
         var noiseRow = [Float](repeating: 0, count: noisy ? w * 3 : 0)
         image.pixels.withUnsafeBufferPointer { pbuf in
-            lut.withUnsafeBufferPointer { lbuf in
-                noiseRow.withUnsafeMutableBufferPointer { nbuf in
-                    NoiseTable.values.withUnsafeBufferPointer { tbuf in
-                        let src = pbuf.baseAddress!
-                        for y in 0..<h {
-                            if noisy { NoiseTable.fill(nbuf, from: tbuf, random: &random) }
-                            let row = src + (flipV ? h - 1 - y : y) * w * 3
-                            for c in 0..<3 {
-                                // Element x of this output row reads source pixel `first + x * step`.
-                                let first = flipH ? (w - 1) * 3 + c : c
-                                let step = flipH ? -3 : 3
-                                let amp = amps[c]
-                                let n = noisy ? nbuf.baseAddress! + c * w : nil
-                                let stride = layout == .nchw ? 1 : 3
-                                let offset = layout == .nchw ? c &* plane &+ y &* w : y &* w &* 3 &+ c
-                                // Pointer walks with wrapping arithmetic: no overflow checks in the loop.
-                                switch dtype {
-                                case .float32:
-                                    var o = destination.assumingMemoryBound(to: Float.self) + offset
-                                    let table = lbuf.baseAddress! + c &* 256
-                                    var p = row + first
-                                    if let n {
-                                        for x in 0..<w {
-                                            o.pointee = table[Int(p.pointee)] + amp * n[x]
-                                            p += step
-                                            o += stride
-                                        }
-                                    } else {
-                                        for _ in 0..<w {
-                                            o.pointee = table[Int(p.pointee)]
-                                            p += step
-                                            o += stride
-                                        }
-                                    }
-                                case .uint8:
-                                    var o = destination.assumingMemoryBound(to: UInt8.self) + offset
-                                    var p = row + first
-                                    if let n {
-                                        for x in 0..<w {
-                                            let f = (Float(p.pointee) + amp * n[x]).rounded()
-                                            o.pointee = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
-                                            p += step
-                                            o += stride
-                                        }
-                                    } else {
-                                        for _ in 0..<w {
-                                            o.pointee = p.pointee
-                                            p += step
-                                            o += stride
+            scales.withUnsafeBufferPointer { sbuf in
+                biases.withUnsafeBufferPointer { bbuf in
+                    amps.withUnsafeBufferPointer { abuf in
+                        noiseRow.withUnsafeMutableBufferPointer { nbuf in
+                            NoiseTable.values.withUnsafeBufferPointer { tbuf in
+                                let src = pbuf.baseAddress!
+                                for y in 0..<h {
+                                    if noisy { NoiseTable.fill(nbuf, from: tbuf, random: &random) }
+                                    let row = src + (flipV ? h - 1 - y : y) * w * 3
+                                    let rowStart = layout == .nchw ? y &* w : y &* w &* 3
+                                    switch dtype {
+                                    case .float32:
+                                        aug_emit_row_f32(
+                                            row, Int32(w), flipH ? 1 : 0, sbuf.baseAddress!, bbuf.baseAddress!,
+                                            noisy ? UnsafePointer(nbuf.baseAddress!) : nil, abuf.baseAddress!,
+                                            destination.assumingMemoryBound(to: Float.self) + rowStart, channelStride, step)
+                                    case .uint8:
+                                        let out = destination.assumingMemoryBound(to: UInt8.self) + rowStart
+                                        for c in 0..<3 {
+                                            emitUInt8(
+                                                row: row, width: w, channel: c, flipH: flipH, amp: abuf[c],
+                                                noise: noisy ? nbuf.baseAddress! + c * w : nil, into: out + c * channelStride,
+                                                step: step)
                                         }
                                     }
                                 }
@@ -130,6 +108,33 @@ public struct OutputFormat: Sendable, Hashable, Codable {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// One channel of one row as uint8: `clamp(round(v + amp · noise))`, or a plain copy.
+    @inline(__always)
+    private func emitUInt8(
+        row: UnsafePointer<UInt8>, width w: Int, channel c: Int, flipH: Bool, amp: Float, noise n: UnsafeMutablePointer<Float>?,
+        into out: UnsafeMutablePointer<UInt8>, step: Int
+    ) {
+        // Element x of this output row reads source pixel `first + x * pstep`; pointer walks with
+        // wrapping arithmetic keep overflow checks out of the loop.
+        var p = row + (flipH ? (w - 1) * 3 + c : c)
+        let pstep = flipH ? -3 : 3
+        var o = out
+        if let n {
+            for x in 0..<w {
+                let f = (Float(p.pointee) + amp * n[x]).rounded()
+                o.pointee = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
+                p += pstep
+                o += step
+            }
+        } else {
+            for _ in 0..<w {
+                o.pointee = p.pointee
+                p += pstep
+                o += step
             }
         }
     }

@@ -1,3 +1,5 @@
+import CAugKernels
+
 /// Separable, fixed-point bilinear resampling with antialiasing when shrinking.
 ///
 /// The arithmetic follows Pillow's `Image.resize(..., BILINEAR, box=...)` (the filter torchvision
@@ -10,7 +12,7 @@
 /// (``Axis/lower``..<``Axis/upper``). Taps are clamped to the full image's bounds, so resampling a
 /// decoded region gives exactly the bytes resampling the whole decoded image would.
 public struct Resampler: Sendable {
-    static let precisionBits = 22
+    static let precisionBits = Int(AUG_RESAMPLE_PRECISION)
 
     /// The taps of one axis: for each output position, the first input index, the tap count, and
     /// `ksize` fixed-point weights.
@@ -30,7 +32,10 @@ public struct Resampler: Sendable {
             let scale = (in1 - in0) / Double(outSize)
             let filterScale = max(scale, 1.0)
             let support = 1.0 * filterScale
-            ksize = Int(support.rounded(.up)) * 2 + 1
+            // Pillow's tap limit is odd; the weight rows get one more (zero) entry so the kernels
+            // can take taps in pairs.
+            let maxTaps = Int(support.rounded(.up)) * 2 + 1
+            ksize = maxTaps + 1
             starts.removeAll(keepingCapacity: true)
             counts.removeAll(keepingCapacity: true)
             weights.removeAll(keepingCapacity: true)
@@ -48,7 +53,7 @@ public struct Resampler: Sendable {
                     if xmax > inSize { xmax = inSize }
                     // Int() truncates toward zero like C's (int) cast; a window left of 0 can give
                     // xmax below xmin: no taps (Pillow writes 0 there too).
-                    let n = max(0, min(xmax - xmin, ksize))
+                    let n = max(0, min(xmax - xmin, maxTaps))
                     var total = 0.0
                     for x in 0..<n {
                         var t = (Double(x + xmin) - center + 0.5) * inverse
@@ -118,84 +123,60 @@ public struct Resampler: Sendable {
             let t = tbuf.baseAddress!
             if verticalFirst {
                 verticalPass(
-                    rowAt: { source + (($0 - originY) * sourceWidth + columnFirst - originX) * 3 }, bytes: columns * 3,
-                    into: t, outHeight: outHeight)
+                    source + ((rowFirst - originY) * sourceWidth + columnFirst - originX) * 3, rowStride: sourceWidth * 3,
+                    firstRow: rowFirst, bytes: columns * 3, into: t, outHeight: outHeight)
                 horizontalPass(
-                    UnsafePointer(t), rowStride: columns * 3, columnOrigin: columnFirst, rows: outHeight, into: destination,
+                    UnsafePointer(t), rowStride: columns * 3, columnOrigin: columnFirst,
+                    sourceEnd: UnsafePointer(t) + outHeight * columns * 3, rows: outHeight, into: destination,
                     outWidth: outWidth)
             } else {
                 horizontalPass(
                     source + (rowFirst - originY) * sourceWidth * 3, rowStride: sourceWidth * 3, columnOrigin: originX,
-                    rows: rows, into: t, outWidth: outWidth)
-                let stride = outWidth * 3
+                    sourceEnd: source + (rowFirst - originY + rows) * sourceWidth * 3, rows: rows, into: t,
+                    outWidth: outWidth)
                 verticalPass(
-                    rowAt: { UnsafePointer(t) + ($0 - rowFirst) * stride }, bytes: stride, into: destination, outHeight: outHeight
-                )
+                    UnsafePointer(t), rowStride: outWidth * 3, firstRow: rowFirst, bytes: outWidth * 3, into: destination,
+                    outHeight: outHeight)
             }
         }
     }
 
     /// Resamples `rows` rows (row r at `source + r * rowStride`, whose first pixel is full-image
-    /// column `columnOrigin`) to `outWidth` pixels each, rows packed in `destination`.
+    /// column `columnOrigin`) to `outWidth` pixels each, rows packed in `destination`. The rows
+    /// must not extend past `sourceEnd`.
     private func horizontalPass(
-        _ source: UnsafePointer<UInt8>, rowStride: Int, columnOrigin: Int, rows: Int,
+        _ source: UnsafePointer<UInt8>, rowStride: Int, columnOrigin: Int, sourceEnd: UnsafePointer<UInt8>, rows: Int,
         into destination: UnsafeMutablePointer<UInt8>, outWidth: Int
     ) {
-        let ks = horizontal.ksize
-        let initial = SIMD4<Int32>(repeating: Int32(1 << (Resampler.precisionBits - 1)))
-        let shift = Int32(Resampler.precisionBits)  // &>>: no over-shift branches
-        horizontal.weights.withUnsafeBufferPointer { wbuf in
-            horizontal.starts.withUnsafeBufferPointer { sbuf in
-                horizontal.counts.withUnsafeBufferPointer { cbuf in
-                    let kw = wbuf.baseAddress!
-                    let starts = sbuf.baseAddress!
-                    let counts = cbuf.baseAddress!
-                    var out = destination
-                    for r in 0..<rows {
-                        let srcRow = source + (r &* rowStride &- columnOrigin &* 3)
-                        for xx in 0..<outWidth {
-                            let k = kw + xx &* ks
-                            var p = srcRow + Int(starts[xx]) &* 3
-                            // Three channels in the lanes of one vector: one multiply-add per tap.
-                            var acc = initial
-                            for x in 0..<Int(counts[xx]) {
-                                acc &+= SIMD4<Int32>(Int32(p[0]), Int32(p[1]), Int32(p[2]), 0) &* k[x]
-                                p += 3
-                            }
-                            out[0] = clip8(acc[0] &>> shift)
-                            out[1] = clip8(acc[1] &>> shift)
-                            out[2] = clip8(acc[2] &>> shift)
-                            out += 3
-                        }
-                    }
-                }
-            }
+        horizontal.withKernelAxis { axis in
+            aug_resample_horizontal(
+                source, rowStride, Int32(columnOrigin), sourceEnd, Int32(rows), axis, destination, outWidth * 3)
         }
     }
 
     /// Output row yy is the weighted sum of full-image rows `starts[yy] ..< starts[yy] + counts[yy]`
-    /// (each `bytes` long, found with `rowAt`); rows packed in `destination`.
+    /// (each `bytes` long; full-image row `firstRow` is at `source`, rows `rowStride` apart); rows
+    /// packed in `destination`.
     private func verticalPass(
-        rowAt: (Int) -> UnsafePointer<UInt8>, bytes: Int, into destination: UnsafeMutablePointer<UInt8>, outHeight: Int
+        _ source: UnsafePointer<UInt8>, rowStride: Int, firstRow: Int, bytes: Int,
+        into destination: UnsafeMutablePointer<UInt8>, outHeight: Int
     ) {
-        let half = Int32(1 << (Resampler.precisionBits - 1))
-        let shift = Int32(Resampler.precisionBits)
-        vertical.weights.withUnsafeBufferPointer { wbuf in
-            let kw = wbuf.baseAddress!
-            let ks = vertical.ksize
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(bytes, 1)) { accBuf in
-                let acc = accBuf.baseAddress!
-                for yy in 0..<outHeight {
-                    let start = Int(vertical.starts[yy])
-                    let k = kw + yy &* ks
-                    for i in 0..<bytes { acc[i] = half }
-                    for y in 0..<Int(vertical.counts[yy]) {
-                        let w = k[y]
-                        let row = rowAt(start + y)
-                        for i in 0..<bytes { acc[i] &+= Int32(row[i]) &* w }
-                    }
-                    let out = destination + yy &* bytes
-                    for i in 0..<bytes { out[i] = clip8(acc[i] &>> shift) }
+        vertical.withKernelAxis { axis in
+            aug_resample_vertical(source, rowStride, Int32(firstRow), bytes, axis, destination, bytes)
+        }
+    }
+}
+
+extension Resampler.Axis {
+    /// Calls `body` with this axis' taps as the C kernels take them.
+    func withKernelAxis(_ body: (aug_axis) -> Void) {
+        starts.withUnsafeBufferPointer { s in
+            counts.withUnsafeBufferPointer { c in
+                weights.withUnsafeBufferPointer { w in
+                    body(
+                        aug_axis(
+                            starts: s.baseAddress!, counts: c.baseAddress!, weights: w.baseAddress!, ksize: Int32(ksize),
+                            size: Int32(s.count)))
                 }
             }
         }

@@ -1,0 +1,112 @@
+import AugloadCore
+import CAugKernels
+import TestSupport
+import Testing
+
+/// The SIMD kernels' two bodies (AVX2 where the CPU has it, portable everywhere) give the same
+/// bytes: whole pipelines over real files, and each kernel on odd sizes and edges.
+///
+/// The portable body is forced through a process-wide switch; other tests running meanwhile only
+/// see the other body, which is what this suite proves gives identical results.
+@Suite(.serialized) struct KernelTests {
+    /// Runs `body` once with the best body and once with the portable one.
+    static func bothBodies<R>(_ body: () throws -> R) rethrows -> (best: R, portable: R) {
+        let best = try body()
+        aug_kernels_force_portable(1)
+        defer { aug_kernels_force_portable(0) }
+        return (best, try body())
+    }
+
+    /// How many elements differ (compact in a failure message, unlike the arrays themselves).
+    static func differing<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
+        if a == b { return 0 }
+        return a.count == b.count ? zip(a, b).filter { $0 != $1 }.count : max(a.count, b.count)
+    }
+
+    static let pipelines: [Pipeline] = [
+        Pipeline(
+            steps: [Resize(shorterSide: 73), RandomCrop(width: 64, height: 61), Flip(), GaussianNoise(sigma: 0.05)],
+            output: OutputFormat(layout: .nchw, dtype: .float32, mean: OutputFormat.imageNetMean, std: OutputFormat.imageNetStd)),
+        Pipeline(
+            steps: [RandomResizedCrop(width: 37, height: 50), Flip(horizontal: 0.5, vertical: 0.5)],
+            output: OutputFormat(layout: .nhwc, dtype: .float32)),
+        Pipeline(
+            steps: [Resize(width: 150, height: 9), GaussianNoise(sigma: 0.1)], output: OutputFormat(layout: .nhwc, dtype: .uint8)),
+        Pipeline(steps: [Resize(width: 301, height: 233)], output: OutputFormat(layout: .nchw, dtype: .float32)),
+    ]
+
+    @Test func pipelinesGiveTheSameBytesWithEitherBody() throws {
+        let names = [
+            "codecs/jpeg-420-baseline.jpg", "codecs/jpeg-420-17x13.jpg", "codecs/jpeg-420-1001x3.jpg",
+            "codecs/jpeg-420-2000x1500-q25.jpg", "codecs/jpeg-cmyk-adobe.jpg",
+        ]
+        var compared = 0
+        for name in names {
+            let bytes = try #require(TestPaths.read(TestPaths.fixtures + "/" + name))
+            for (p, pipeline) in Self.pipelines.enumerated() {
+                for sample in 0..<6 {
+                    let (best, portable) = try Self.bothBodies { () throws -> [UInt8] in
+                        var random = SampleRandom(seed: 3, epoch: 1, sample: sample, stream: RandomStream.augment)
+                        var workspace = Pipeline.Workspace()
+                        var out = [UInt8](repeating: 0, count: 301 * 233 * 3 * 4)
+                        try out.withUnsafeMutableBytes { buf in
+                            _ = try pipeline.run(
+                                bytes: bytes, random: &random, workspace: &workspace, into: buf.baseAddress!, width: nil,
+                                height: nil)
+                        }
+                        return out
+                    }
+                    #expect(Self.differing(best, portable) == 0, "\(name), pipeline \(p), sample \(sample)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 5 * 4 * 6)
+    }
+
+    @Test func resamplingPassesAgreeOnOddSizesAndBufferEnds() {
+        var generator = SampleRandom(seed: 9, epoch: 0, sample: 0)
+        for trial in 0..<300 {
+            let inWidth = 1 + Int(generator.next() % 97)
+            let inHeight = 1 + Int(generator.next() % 41)
+            let outWidth = 1 + Int(generator.next() % 80)
+            let outHeight = 1 + Int(generator.next() % 50)
+            var source = Image(width: inWidth, height: inHeight)
+            for i in source.pixels.indices { source.pixels[i] = UInt8(truncatingIfNeeded: generator.next()) }
+            // A window partly outside the image on some trials: taps clamp at the edges.
+            let x0 = Double(generator.next() % 7) - 3
+            let y0 = Double(generator.next() % 5) - 2
+            var plan = Geometry(sourceWidth: inWidth, sourceHeight: inHeight)
+            plan.x0 = x0
+            plan.y0 = y0
+            plan.x1 = x0 + Double(inWidth) * (0.3 + Double(generator.next() % 100) / 40)
+            plan.y1 = y0 + Double(inHeight) * (0.3 + Double(generator.next() % 100) / 40)
+            plan.resize(width: outWidth, height: outHeight)
+            let (best, portable) = Self.bothBodies { () -> [UInt8] in
+                var resampler = Resampler()
+                return GeometryRealizer.realize(plan, from: source, resampler: &resampler).pixels
+            }
+            #expect(Self.differing(best, portable) == 0, "trial \(trial): \(inWidth)x\(inHeight) -> \(outWidth)x\(outHeight)")
+        }
+    }
+
+    @Test func noiseIsAPureFunctionOfTheDrawAndPosition() {
+        var rows: [[Float]] = []
+        for count in [1, 15, 16, 17, 224 * 3, 1001] {
+            let (best, portable) = Self.bothBodies { () -> [Float] in
+                var out = [Float](repeating: .nan, count: count)
+                NoiseTable.values.withUnsafeBufferPointer { table in
+                    out.withUnsafeMutableBufferPointer {
+                        aug_noise_fill(table.baseAddress!, 0xDEAD_BEEF_1234, $0.baseAddress!, Int32(count))
+                    }
+                }
+                return out
+            }
+            #expect(Self.differing(best, portable) == 0, "\(count) deviates")
+            rows.append(best)
+        }
+        // A longer row extends a shorter one: element i depends only on (draw, i).
+        #expect(Self.differing(Array(rows[5].prefix(224 * 3)), rows[4]) == 0)
+        #expect(Self.differing(Array(rows[3].prefix(16)), rows[2]) == 0)
+    }
+}
