@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the decode-only ceiling and the full pipeline per worker count, in one run.",
         discussion: """
-            The ceiling decodes the same files on one core, from memory, with no augmentation. Each pipeline run reads, decodes, augments and hands over every batch of one epoch. "vs ceiling" is img/s divided by (ceiling img/s x the cores the workers can use): 1.00 means everything but decoding is free.
+            The ceiling decodes the same files on one core, from memory, with no augmentation. Each pipeline run reads, decodes, augments and hands over every batch of one epoch. "img/s" covers the whole epoch, start-up included; the other columns are the steady state, from the first batch handed out to the last. "vs ceiling" is steady img/s divided by (ceiling img/s x the cores the workers can use) and "CPU vs decode" is CPU per image (loader and workers) divided by the ceiling's: 1.00 means everything but decoding is free. The ceiling is measured before each run and after the last; each run is compared with the two measurements around it. "hand-off/batch" and "consumer core" are the CPU the consuming thread spends per batch (waiting for, taking and releasing it; nothing is copied) and its share of one core; "loader core" is the whole loader process (consumer, dispatcher thread, memory sampling).
 
             Examples:
               augload bench data/train --workers 1,2,7
@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
         let showProgress = options.showsProgress(json: json)
         let result = try Benchmark.measure(
             folder: folder, options: options.imageOptions, workerCounts: workers, maxQueueSize: options.queue,
-            limit: images > 0 ? images : nil, logger: options.makeLogger()
+            limit: images > 0 ? images : nil, epochs: options.epochs, logger: options.makeLogger()
         ) { stage in
             if showProgress { writeStderr("\r\u{1B}[2Kbench: \(stage)…") }
         }
@@ -55,17 +55,25 @@ struct BenchCommand: ParsableCommand {
         print(
             "\(result.images) images, \(result.cores) cores; pipeline: size \(options.size), crop \(options.crop.rawValue), flip \(options.flip.rawValue), noise \(options.noise), \(options.dtype.rawValue) \(options.layout.rawValue), batch \(options.batchSize)"
         )
+        // Whole epoch (start-up included), then the steady state from the first batch on; the
+        // ratios compare the steady state with the ceiling measured just before and after the run.
         var rows = [
-            ["", "workers", "img/s", "CPU ms/img", "vs ceiling", "first batch", "loader CPU/batch", "peak mem", "batches"]
+            [
+                "", "workers", "img/s", "steady img/s", "vs ceiling", "CPU ms/img", "CPU vs decode", "first batch",
+                "hand-off/batch", "consumer core", "loader core", "peak mem", "batches",
+            ]
         ]
         rows.append([
-            "decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-",
+            "decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.imagesPerSecond, 0), "1.00",
+            fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-", "-", "-",
         ])
         for r in result.runs {
             rows.append([
-                "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), fixed(r.cpuMillisecondsPerImage, 2),
-                fixed(r.ratioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s",
-                fixed(r.loaderCPUMillisecondsPerBatch, 2) + " ms",
+                "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), fixed(r.steadyImagesPerSecond, 0),
+                fixed(r.steadyRatioToCeiling, 2), fixed(r.steadyCPUMillisecondsPerImage, 2),
+                fixed(r.steadyCPURatioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s",
+                fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms", fixed(r.steadyConsumerCoreFraction * 100, 2) + " %",
+                fixed(r.steadyLoaderCoreFraction * 100, 1) + " %",
                 megabytes(r.peakMemoryBytes),
                 "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
             ])

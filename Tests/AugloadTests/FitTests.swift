@@ -61,15 +61,22 @@ extension WorkerProcessTests {
         var o = ImageBatchOptions()
         o.batchSize = 8
         o.size = 32
-        let result = try Benchmark.measure(folder: Self.folder, options: o, workerCounts: [0, 1, 2])
+        let result = try Benchmark.measure(folder: Self.folder, options: o, workerCounts: [0, 1, 2], epochs: 2)
         #expect(result.images == 30)
         #expect(result.ceiling.images == 30 && result.ceiling.failures == 0)
         #expect(result.ceiling.imagesPerSecond > 0 && result.ceiling.cpuMillisecondsPerImage > 0)
         #expect(result.runs.map(\.workers) == [0, 1, 2])
         for run in result.runs {
             #expect(run.complete, "every batch arrived once, in order (workers \(run.workers))")
-            #expect(run.batches == 4 && run.images == 30)
+            #expect(run.expectedBatches == 8 && run.batches == 8 && run.images == 60, "two epochs of 4 batches")
             #expect(run.imagesPerSecond > 0 && run.cpuMillisecondsPerImage > 0 && run.ratioToCeiling > 0)
+            // The steady state (after the first batch): its own rate, CPU and hand-off figures.
+            #expect(run.steadyImagesPerSecond > 0 && run.steadyRatioToCeiling > 0)
+            #expect(run.steadyCPUMillisecondsPerImage > 0 && run.steadyCPURatioToCeiling > 0)
+            #expect(run.steadyConsumerCPUMillisecondsPerBatch > 0 && run.steadyLoaderCPUMillisecondsPerBatch > 0)
+            #expect(
+                run.steadyConsumerCoreFraction <= run.steadyLoaderCoreFraction * 1.01 + 1e-3, "the consumer is part of the loader"
+            )
             #expect(run.timeToFirstBatchSeconds > 0 && run.timeToFirstBatchSeconds <= run.seconds)
             #expect(run.peakMemoryBytes > 0)
         }
@@ -117,7 +124,7 @@ extension WorkerProcessTests {
             let loader = try Loader(try ImageBatchSequence(folder: folder, options: o), workers: 1, maxQueueSize: 2)
             for _ in 0..<20 { try #require(try loader.next()).release() }
             let pid = try #require(loader.workerProcessIDs.first)
-            return MemoryProbe.residentSetSize(pid: pid)
+            return ProcessProbe.residentSetSize(pid: pid)
         }
         let small = try workerRSS(files: 1_000)
         let large = try workerRSS(files: 1_000_000)

@@ -171,9 +171,13 @@ import Testing
             #expect(run["complete"] as? Bool == true)
             #expect(run["images"] as? Double == 30)
             #expect((run["imagesPerSecond"] as? Double ?? 0) > 0)
+            #expect((run["steadyImagesPerSecond"] as? Double ?? 0) > 0)
+            #expect((run["steadyConsumerCPUMillisecondsPerBatch"] as? Double ?? 0) > 0)
         }
         let table = try augload(["bench", Self.images, "--workers", "1"] + Self.small)
-        #expect(table.stdout.contains("decode only") && table.stdout.contains("vs ceiling"), "\(table.stdout)")
+        for column in ["decode only", "steady img/s", "vs ceiling", "CPU vs decode", "hand-off/batch", "loader core"] {
+            #expect(table.stdout.contains(column), "\(column) in \(table.stdout)")
+        }
     }
 
     /// Ctrl-C and SIGTERM end every worker; a SIGKILLed loader's workers exit within a second.

@@ -38,9 +38,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
     /// Tasks allowed in flight: starts at the core count so the first batches are not slowed by
     /// workers competing for the cores, and grows by one per finished batch up to the worker count.
     private var inFlightLimit: Int
-    /// The most tasks ever in flight: one more than the cores. More concurrent batches than that
-    /// only time-slice the same cores (each batch takes longer, caches thrash, more slots fill);
-    /// extra workers still take over at once when one dies or stalls on I/O.
+    /// The most tasks ever in flight: the core count. More concurrent batches than that only
+    /// time-slice the same cores (each batch takes longer, caches thrash, more slots fill); extra
+    /// workers still take over at once when one dies. (cores + 1 measured 7 workers 15 % slower
+    /// than 2 on 2 cores.)
     private let maxInFlight: Int
     private var anyBatchDone = false
 
@@ -63,7 +64,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
         typeName = TypeCodec.name(of: type(of: source))
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         inFlightLimit = min(workers, cores)
-        maxInFlight = cores + 1
+        maxInFlight = cores
         do {
             configuration = try source.configuration()
         } catch let error as LoaderError {

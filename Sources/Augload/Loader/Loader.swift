@@ -53,7 +53,7 @@ public final class Loader: @unchecked Sendable {
         /// Seconds from creating the loader to the first batch handed out.
         public var timeToFirstBatch: Double?
         /// The peak, over the run (sampled every 100 ms), of the memory of the loader and its
-        /// workers with shared pages counted once (see ``MemoryProbe/treeMemory(_:)``).
+        /// workers with shared pages counted once (see ``ProcessProbe/treeMemory(_:)``).
         public var peakMemoryBytes = 0
     }
 
@@ -323,7 +323,7 @@ final class LoaderState: @unchecked Sendable {
             return true
         }
         guard due else { return }
-        let bytes = MemoryProbe.treeMemory(pids)
+        let bytes = ProcessProbe.treeMemory(pids)
         mutex.withLock { stats.peakMemoryBytes = max(stats.peakMemoryBytes, bytes) }
     }
 

@@ -51,6 +51,25 @@ public enum Benchmark {
         public var loaderCPUMillisecondsPerBatch = 0.0
         /// The loader process's CPU time as a fraction of one core over the run.
         public var loaderCoreFraction = 0.0
+        /// Steady state, from the first batch handed out to the last (start-up excluded): images per
+        /// wall-clock second.
+        public var steadyImagesPerSecond = 0.0
+        /// steadyImagesPerSecond / (ceiling × min(max(workers, 1), cores)), with the ceiling measured
+        /// just before and just after this run.
+        public var steadyRatioToCeiling = 0.0
+        /// Steady state: CPU of the loader and its workers per image.
+        public var steadyCPUMillisecondsPerImage = 0.0
+        /// steadyCPUMillisecondsPerImage / the ceiling's CPU per image.
+        public var steadyCPURatioToCeiling = 0.0
+        /// Steady state: CPU of the loader process per batch (hand-off, dispatch, bookkeeping).
+        public var steadyLoaderCPUMillisecondsPerBatch = 0.0
+        /// Steady state: the loader process's CPU as a fraction of one core.
+        public var steadyLoaderCoreFraction = 0.0
+        /// Steady state: CPU of the consuming thread per batch — waiting for, taking and releasing a
+        /// batch (the hand-off; nothing is copied).
+        public var steadyConsumerCPUMillisecondsPerBatch = 0.0
+        /// Steady state: the consuming thread's CPU as a fraction of one core.
+        public var steadyConsumerCoreFraction = 0.0
         /// The peak memory of the loader and its workers, shared pages counted once, in bytes.
         public var peakMemoryBytes = 0
         /// Workers that died and were replaced.
@@ -65,7 +84,8 @@ public enum Benchmark {
         public var cores = 0
         /// Samples measured.
         public var images = 0
-        /// The decode-only ceiling.
+        /// The decode-only ceiling: the mean of the measurements taken before each run and after
+        /// the last (the machine's speed drifts; each run is compared with its neighbours).
         public var ceiling = Ceiling()
         /// One run per requested worker count, in the order given.
         public var runs: [Run] = []
@@ -74,6 +94,7 @@ public enum Benchmark {
     /// Measures `folder` (its first `limit` samples) with `options`.
     public static func measure(
         folder: ImageFolder, options: ImageBatchOptions, workerCounts: [Int], maxQueueSize: Int = 10, limit: Int? = nil,
+        epochs: Int = 1,
         logger: Logger = Logger(label: "augload"), progress: (String) -> Void = { _ in }
     ) throws(LoaderError) -> Result {
         let samples = limit.map { Array(folder.samples.prefix($0)) } ?? folder.samples
@@ -81,26 +102,58 @@ public enum Benchmark {
         var result = Result()
         result.cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         result.images = samples.count
+        // Files are read again for each ceiling (from the page cache) rather than kept: held, they
+        // would count in the runs' memory.
+        let paths = samples.map(\.path)
         progress("decode-only ceiling")
-        result.ceiling = ceiling(samples.map(\.path), options: options.decode)
+        var ceilings = [ceiling(paths, options: options.decode)]
         for workers in workerCounts {
             progress("pipeline, \(workers) workers")
-            var run = try pipeline(subset, options: options, workers: workers, maxQueueSize: maxQueueSize, logger: logger)
+            var run = try pipeline(
+                subset, options: options, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, logger: logger)
+            progress("decode-only ceiling")
+            ceilings.append(ceiling(paths, options: options.decode))
+            let around = mean(ceilings.suffix(2))
             let cores = Double(min(max(workers, 1), result.cores))
-            run.ratioToCeiling =
-                result.ceiling.imagesPerSecond > 0 ? run.imagesPerSecond / (result.ceiling.imagesPerSecond * cores) : 0
+            if around.imagesPerSecond > 0 {
+                run.ratioToCeiling = run.imagesPerSecond / (around.imagesPerSecond * cores)
+                run.steadyRatioToCeiling = run.steadyImagesPerSecond / (around.imagesPerSecond * cores)
+            }
+            if around.cpuMillisecondsPerImage > 0 {
+                run.steadyCPURatioToCeiling = run.steadyCPUMillisecondsPerImage / around.cpuMillisecondsPerImage
+            }
             result.runs.append(run)
         }
+        result.ceiling = mean(ceilings[...])
         return result
     }
 
-    /// Decodes every file once on this thread, from memory.
-    public static func ceiling(_ paths: [String], options: DecodeOptions) -> Ceiling {
+    /// The bytes of every readable file.
+    static func readAll(_ paths: [String]) -> [[UInt8]] {
         var files: [[UInt8]] = []
         var reader = FileBytes()
         for p in paths {
             if (try? reader.read(path: p)) != nil { files.append(reader.bytes) }
         }
+        return files
+    }
+
+    /// The average of several ceiling measurements (rates and CPU per image averaged).
+    static func mean(_ list: ArraySlice<Ceiling>) -> Ceiling {
+        guard var m = list.first else { return Ceiling() }
+        let n = Double(list.count)
+        m.seconds = list.map(\.seconds).reduce(0, +) / n
+        m.imagesPerSecond = list.map(\.imagesPerSecond).reduce(0, +) / n
+        m.cpuMillisecondsPerImage = list.map(\.cpuMillisecondsPerImage).reduce(0, +) / n
+        return m
+    }
+
+    /// Decodes every file once on this thread, from memory.
+    public static func ceiling(_ paths: [String], options: DecodeOptions) -> Ceiling {
+        ceiling(readAll(paths), options: options)
+    }
+
+    static func ceiling(_ files: [[UInt8]], options: DecodeOptions) -> Ceiling {
         var image = Image()
         var c = Ceiling()
         let wall0 = monotonicSeconds()
@@ -116,29 +169,51 @@ public enum Benchmark {
     }
 
     static func pipeline(
-        _ folder: ImageFolder, options: ImageBatchOptions, workers: Int, maxQueueSize: Int, logger: Logger
+        _ folder: ImageFolder, options: ImageBatchOptions, workers: Int, maxQueueSize: Int, epochs: Int, logger: Logger
     ) throws(LoaderError) -> Run {
         let sequence = try ImageBatchSequence(folder: folder, options: options)
         var run = Run()
         run.workers = workers
-        run.expectedBatches = sequence.batchCount(epoch: 0)
+        run.expectedBatches = (0..<epochs).map { sequence.batchCount(epoch: $0) }.reduce(0, +)
         let cpu0 = processTreeCPUSeconds()
         let self0 = cpuSeconds(RUSAGE_SELF)
         let wall0 = monotonicSeconds()
-        let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: 1, logger: logger)
+        let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, logger: logger)
         var inOrder = true
+        var expected = (epoch: 0, index: 0)
+        // The steady state starts when the first batch is in hand: workers are up, slots mapped.
+        var first: (wall: Double, tree: Double, loader: Double, consumer: Double, images: Int)?
         while let batch = try loader.next() {
-            if batch.index != run.batches { inOrder = false }
+            if batch.index == 0 && batch.epoch == expected.epoch + 1 && expected.index > 0 { expected = (batch.epoch, 0) }
+            if (batch.epoch, batch.index) != expected { inOrder = false }
+            expected.index += 1
             run.batches += 1
             run.images += batch.count
             batch.release()
+            if first == nil {
+                first = (
+                    monotonicSeconds(), treeCPUSeconds(loader), cpuSeconds(RUSAGE_SELF), threadCPUSeconds(), run.images
+                )
+            }
+        }
+        if let first, run.batches > 1 {
+            let wall = monotonicSeconds() - first.wall
+            let loaderCPU = cpuSeconds(RUSAGE_SELF) - first.loader
+            let consumerCPU = threadCPUSeconds() - first.consumer
+            let images = Double(run.images - first.images)
+            run.steadyImagesPerSecond = wall > 0 ? images / wall : 0
+            run.steadyCPUMillisecondsPerImage = (treeCPUSeconds(loader) - first.tree) * 1000 / images
+            run.steadyLoaderCPUMillisecondsPerBatch = loaderCPU * 1000 / Double(run.batches - 1)
+            run.steadyLoaderCoreFraction = wall > 0 ? loaderCPU / wall : 0
+            run.steadyConsumerCPUMillisecondsPerBatch = consumerCPU * 1000 / Double(run.batches - 1)
+            run.steadyConsumerCoreFraction = wall > 0 ? consumerCPU / wall : 0
         }
         let selfCPU = cpuSeconds(RUSAGE_SELF) - self0
         let stats = loader.statistics
         loader.close()
         run.seconds = monotonicSeconds() - wall0
         let cpu = processTreeCPUSeconds() - cpu0
-        run.complete = inOrder && run.batches == run.expectedBatches && run.images == sequence.samplesPerEpoch
+        run.complete = inOrder && run.batches == run.expectedBatches && run.images == sequence.samplesPerEpoch * epochs
         run.imagesPerSecond = run.seconds > 0 ? Double(run.images) / run.seconds : 0
         run.cpuMillisecondsPerImage = run.images > 0 ? cpu * 1000 / Double(run.images) : 0
         run.timeToFirstBatchSeconds = stats.timeToFirstBatch ?? 0
@@ -154,6 +229,11 @@ public enum Benchmark {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// CPU time of this process and the loader's live workers (workers at clock-tick resolution).
+    static func treeCPUSeconds(_ loader: Loader) -> Double {
+        loader.producer.workerProcessIDs.reduce(cpuSeconds(RUSAGE_SELF)) { $0 + ProcessProbe.cpuSeconds(pid: $1) }
     }
 
     /// CPU time of this process plus its reaped children (workers are reaped by `close`).

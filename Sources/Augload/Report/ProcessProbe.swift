@@ -2,7 +2,7 @@
     import Glibc
 #endif
 
-/// Reads process memory from /proc.
+/// Reads process memory and CPU time from /proc.
 ///
 /// The loader reports the memory of its process tree with shared pages counted once, as they are
 /// once in RAM (summing RSS would count the slot memory once per process). The exact figure, the
@@ -10,7 +10,7 @@
 /// cost ~8 ms per worker here — too much to sample during a run. ``treeMemory(_:)`` reads the
 /// cheap /proc/PID/status instead (~0.05 ms): private anonymous memory of every process, plus the
 /// shared file pages (the same binary and libraries) and the shared memory (the slots) once.
-public enum MemoryProbe {
+public enum ProcessProbe {
     /// Resident memory of the processes `pids` with shared pages counted once, in bytes:
     /// Σ RssAnon + max RssFile + max RssShmem.
     public static func treeMemory(_ pids: [pid_t]) -> Int {
@@ -31,18 +31,33 @@ public enum MemoryProbe {
         field("VmRSS:", in: "/proc/\(pid)/status")
     }
 
+    /// User plus system CPU seconds `pid` has used, from /proc/PID/stat (clock-tick resolution;
+    /// 0 when unreadable).
+    public static func cpuSeconds(pid: pid_t) -> Double {
+        guard let text = text(of: "/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return 0 }
+        // After "pid (comm)" come the fields from 3 (state) on: utime is field 14, stime 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     private static func field(_ name: String, in path: String) -> Int { fields([name], in: path)[0] }
+
+    /// The first 4 KiB of a /proc file as text (nil when unreadable).
+    private static func text(of path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n <= 0 { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
 
     /// The kB values of `names` in a /proc file, in bytes (0 when absent or unreadable).
     private static func fields(_ names: [String], in path: String) -> [Int] {
         var values = [Int](repeating: 0, count: names.count)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return values }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        if n <= 0 { return values }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self)
+        guard let text = text(of: path) else { return values }
         for line in text.split(separator: "\n") {
             guard let i = names.firstIndex(where: { line.hasPrefix($0) }) else { continue }
             let digits = line.dropFirst(names[i].count).filter { $0.isNumber }
