@@ -228,12 +228,26 @@ int aug_jpeg_decode(const uint8_t *data, size_t size, const aug_opts *o, uint8_t
 
     JDIMENSION xoff = 0, xw = (JDIMENSION)W;
     if (!full_width) {
-        // jpeg_crop_scanline widens the left edge to an iMCU boundary. Fancy upsampling
-        // (one sample sideways) and progressive block smoothing (two blocks sideways)
-        // replicate at the crop edges, so crop a region three iMCUs wider on the left and
-        // two on the right, then copy the exact columns: the result equals a full decode.
+        // jpeg_crop_scanline widens the left edge to an iMCU boundary. Fancy upsampling reads
+        // one chroma sample sideways and replicates at the crop edges, and progressive block
+        // smoothing reads two blocks sideways; so crop a wider region, then copy the exact
+        // columns: the result equals a full decode. Progressive files get three iMCUs on the
+        // left and two on the right; others two chroma samples (in output pixels) each side,
+        // which keeps the decoded width close to the region's.
         int32_t align = cinfo.min_DCT_scaled_size * cinfo.max_h_samp_factor;
-        int32_t x0 = r.x - 3 * align, x1 = r.x + r.w + 2 * align;
+        int32_t margin_left = 3 * align, margin_right = 2 * align;
+        if (!cinfo.progressive_mode) {
+            int32_t sample = 1;  // output pixels per sample of the most subsampled component
+            for (int ci = 0; ci < cinfo.num_components; ci++) {
+                const jpeg_component_info *comp = &cinfo.comp_info[ci];
+                int32_t num = cinfo.max_h_samp_factor * cinfo.min_DCT_scaled_size;
+                int32_t den = comp->h_samp_factor * comp->DCT_scaled_size;
+                int32_t ratio = den > 0 ? (num + den - 1) / den : align;
+                if (ratio > sample) sample = ratio;
+            }
+            margin_left = margin_right = 2 * sample;
+        }
+        int32_t x0 = r.x - margin_left, x1 = r.x + r.w + margin_right;
         if (x0 < 0) x0 = 0;
         if (x1 > W) x1 = W;
         // At least two iMCUs wide, so no component's cropped width drops below 2 samples

@@ -152,12 +152,15 @@ import Testing
         for scale in [1, 2, 4, 8] {
             var full = Image()
             try ImageDecoder.decode(bytes, into: &full, scale: scale)
-            for _ in 0..<12 {
-                let w = 1 + random.nextInt(below: full.width)
+            // 12 regions of any size, then 9 narrow ones (≤ 24 px, where the crop margins matter
+            // most) against the left edge, the right edge and anywhere.
+            for k in 0..<21 {
+                let narrow = k >= 12
+                let w = 1 + random.nextInt(below: narrow ? min(24, full.width) : full.width)
                 let h = 1 + random.nextInt(below: full.height)
-                let rect = PixelRect(
-                    x: random.nextInt(below: full.width - w + 1), y: random.nextInt(below: full.height - h + 1), width: w,
-                    height: h)
+                let anywhere = random.nextInt(below: full.width - w + 1)
+                let x = !narrow ? anywhere : [0, full.width - w, anywhere][k % 3]
+                let rect = PixelRect(x: x, y: random.nextInt(below: full.height - h + 1), width: w, height: h)
                 var region = Image()
                 try ImageDecoder.decode(bytes, into: &region, scale: scale, region: rect)
                 #expect(region.width == w && region.height == h)
