@@ -37,7 +37,7 @@ int aug_kernels_simd_level(void) {
 
 static inline uint8_t clip8(int32_t v) { return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 
-#define HALF ((int32_t)1 << (AUG_RESAMPLE_PRECISION - 1))
+#define HALF(axis) ((int32_t)1 << ((axis).precision - 1))
 
 // MARK: - Portable bodies
 
@@ -51,13 +51,13 @@ static void vertical_portable(const uint8_t *src, ptrdiff_t src_stride, int32_t 
         uint8_t *out = dst + (ptrdiff_t)y * dst_stride;
         for (size_t i0 = 0; i0 < bytes; i0 += CHUNK) {
             size_t n = bytes - i0 < CHUNK ? bytes - i0 : CHUNK;
-            for (size_t i = 0; i < n; i++) acc[i] = HALF;
+            for (size_t i = 0; i < n; i++) acc[i] = HALF(axis);
             for (int32_t t = 0; t < axis.counts[y]; t++) {
                 const uint8_t *row = base + (ptrdiff_t)t * src_stride + i0;
                 int32_t wt = w[t];
                 for (size_t i = 0; i < n; i++) acc[i] += (int32_t)row[i] * wt;
             }
-            for (size_t i = 0; i < n; i++) out[i0 + i] = clip8(acc[i] >> AUG_RESAMPLE_PRECISION);
+            for (size_t i = 0; i < n; i++) out[i0 + i] = clip8(acc[i] >> axis.precision);
         }
     }
 }
@@ -70,15 +70,15 @@ static void horizontal_portable(const uint8_t *src, ptrdiff_t src_stride, int32_
         for (int32_t x = 0; x < axis.size; x++) {
             const int32_t *w = axis.weights + (size_t)x * (size_t)axis.ksize;
             const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;
-            int32_t a0 = HALF, a1 = HALF, a2 = HALF;
+            int32_t a0 = HALF(axis), a1 = HALF(axis), a2 = HALF(axis);
             for (int32_t t = 0; t < axis.counts[x]; t++, p += 3) {
                 a0 += (int32_t)p[0] * w[t];
                 a1 += (int32_t)p[1] * w[t];
                 a2 += (int32_t)p[2] * w[t];
             }
-            out[0] = clip8(a0 >> AUG_RESAMPLE_PRECISION);
-            out[1] = clip8(a1 >> AUG_RESAMPLE_PRECISION);
-            out[2] = clip8(a2 >> AUG_RESAMPLE_PRECISION);
+            out[0] = clip8(a0 >> axis.precision);
+            out[1] = clip8(a1 >> axis.precision);
+            out[2] = clip8(a2 >> axis.precision);
             out += 3;
         }
     }
@@ -129,52 +129,66 @@ static void emit_portable(const uint8_t *row, int32_t width, int32_t flip_h, con
 #if AUG_HAVE_AVX2_BODY
 #define AVX2 __attribute__((target("avx2")))
 
-// Sixteen outputs per step: two vectors of eight 32-bit accumulators, one multiply-add per tap.
+// Weights are 16-bit (see aug_axis), so two taps cost one multiply-add of 16-bit pairs
+// (vpmaddwd) into 32-bit sums: the inputs of two taps are interleaved as 16-bit pairs.
+
+// Vertical: 32 outputs per step. Rows a and b of a tap pair are widened to 16 bits and
+// interleaved within 128-bit lanes; the four accumulators then hold outputs
+// [0-3|16-19], [4-7|20-23], [8-11|24-27], [12-15|28-31], which packs/packus (also per lane)
+// put back in order.
 AVX2 static void vertical_avx2(const uint8_t *src, ptrdiff_t src_stride, int32_t first_row,
                                size_t bytes, aug_axis axis, uint8_t *dst, ptrdiff_t dst_stride) {
-    const __m256i half = _mm256_set1_epi32(HALF);
+    const __m256i half = _mm256_set1_epi32(HALF(axis));
+    const __m256i zero = _mm256_setzero_si256();
+    const __m128i shift = _mm_cvtsi32_si128(axis.precision);
     for (int32_t y = 0; y < axis.size; y++) {
         const int32_t *w = axis.weights + (size_t)y * (size_t)axis.ksize;
         const int32_t n = axis.counts[y];
         const uint8_t *base = src + (ptrdiff_t)(axis.starts[y] - first_row) * src_stride;
         uint8_t *out = dst + (ptrdiff_t)y * dst_stride;
         size_t i = 0;
-        for (; i + 16 <= bytes; i += 16) {
-            __m256i a0 = half, a1 = half;
-            const uint8_t *p = base + i;
-            for (int32_t t = 0; t < n; t++, p += src_stride) {
-                __m128i px = _mm_loadu_si128((const __m128i *)p);
-                __m256i wt = _mm256_set1_epi32(w[t]);
-                a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(px), wt));
-                a1 = _mm256_add_epi32(
-                    a1, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(px, 8)), wt));
+        for (; i + 32 <= bytes; i += 32) {
+            __m256i a0 = half, a1 = half, a2 = half, a3 = half;
+            for (int32_t t = 0; t < n; t += 2) {
+                const uint8_t *pa = base + (ptrdiff_t)t * src_stride + i;
+                // An odd last tap pairs with itself at weight 0.
+                const uint8_t *pb = t + 1 < n ? pa + src_stride : pa;
+                int32_t wb = t + 1 < n ? w[t + 1] : 0;
+                __m256i wt = _mm256_set1_epi32((int32_t)(((uint32_t)wb << 16) | ((uint32_t)w[t] & 0xFFFF)));
+                __m256i ra = _mm256_loadu_si256((const __m256i *)pa);
+                __m256i rb = _mm256_loadu_si256((const __m256i *)pb);
+                __m256i alo = _mm256_unpacklo_epi8(ra, zero), ahi = _mm256_unpackhi_epi8(ra, zero);
+                __m256i blo = _mm256_unpacklo_epi8(rb, zero), bhi = _mm256_unpackhi_epi8(rb, zero);
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_unpacklo_epi16(alo, blo), wt));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_unpackhi_epi16(alo, blo), wt));
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_unpacklo_epi16(ahi, bhi), wt));
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_unpackhi_epi16(ahi, bhi), wt));
             }
-            a0 = _mm256_srai_epi32(a0, AUG_RESAMPLE_PRECISION);
-            a1 = _mm256_srai_epi32(a1, AUG_RESAMPLE_PRECISION);
-            // packs works within 128-bit lanes: [a0 0-3, a1 0-3 | a0 4-7, a1 4-7]; reorder.
-            __m256i s16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(a0, a1), 0xD8);
-            __m128i s8 = _mm_packus_epi16(_mm256_castsi256_si128(s16),
-                                          _mm256_extracti128_si256(s16, 1));
-            _mm_storeu_si128((__m128i *)(out + i), s8);
+            a0 = _mm256_sra_epi32(a0, shift);
+            a1 = _mm256_sra_epi32(a1, shift);
+            a2 = _mm256_sra_epi32(a2, shift);
+            a3 = _mm256_sra_epi32(a3, shift);
+            __m256i packed = _mm256_packus_epi16(_mm256_packs_epi32(a0, a1), _mm256_packs_epi32(a2, a3));
+            _mm256_storeu_si256((__m256i *)(out + i), packed);
         }
         for (; i < bytes; i++) {
-            int32_t acc = HALF;
+            int32_t acc = HALF(axis);
             for (int32_t t = 0; t < n; t++) acc += (int32_t)base[(ptrdiff_t)t * src_stride + (ptrdiff_t)i] * w[t];
-            out[i] = clip8(acc >> AUG_RESAMPLE_PRECISION);
+            out[i] = clip8(acc >> axis.precision);
         }
     }
 }
 
-// Two taps per vector: lanes hold [R G B] of tap t and [R G B] of tap t + 1 (and two lanes of zero
-// weight), so RGB needs no shuffle; the halves are added at the end. The weights depend only on
-// the output column, so each column's weight vectors are built once and used for four rows.
+// Horizontal: one output pixel per step, four taps per vector. A 16-byte load is broadcast to
+// both 128-bit lanes and shuffled into 16-bit pairs [R0 R1 G0 G1 B0 B1 0 0] (taps 0, 1) in the low
+// lane and taps 2, 3 in the high lane; the weight vector is [w0 w1 ×3, 0 0 | w2 w3 ×3, 0 0].
+// Weight vectors depend only on the output column: built once per column for four rows.
 #define H_ROWS 4
-#define H_MAX_PAIRS 16
+#define H_MAX_GROUPS 8
 
-AVX2 static inline void horizontal_store(__m256i acc, uint8_t *out, int last) {
-    const __m256i fold = _mm256_setr_epi32(3, 4, 5, 6, 6, 6, 6, 6);
-    acc = _mm256_add_epi32(acc, _mm256_permutevar8x32_epi32(acc, fold));
-    __m128i v = _mm_srai_epi32(_mm256_castsi256_si128(acc), AUG_RESAMPLE_PRECISION);
+AVX2 static inline void horizontal_store(__m256i acc, __m128i shift, uint8_t *out, int last) {
+    __m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    v = _mm_sra_epi32(v, shift);
     v = _mm_packus_epi16(_mm_packs_epi32(v, v), v);
     uint32_t rgb = (uint32_t)_mm_cvtsi128_si32(v);
     if (last) {
@@ -184,74 +198,78 @@ AVX2 static inline void horizontal_store(__m256i acc, uint8_t *out, int last) {
     }
 }
 
-AVX2 static inline __m256i horizontal_tap_pair(const uint8_t *p, __m256i weights) {
-    return _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)), weights);
+AVX2 static inline __m256i horizontal_taps(const uint8_t *p, __m256i shuffle, __m256i weights) {
+    __m256i px = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_madd_epi16(_mm256_shuffle_epi8(px, shuffle), weights);
 }
 
 AVX2 static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride, int32_t first_col,
                                  const uint8_t *src_end, int32_t rows, aug_axis axis,
                                  uint8_t *dst, ptrdiff_t dst_stride) {
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2);  // lanes 2, 3 of the load are 0
-    const __m256i init = _mm256_setr_epi32(HALF, HALF, HALF, 0, 0, 0, 0, 0);
-    // Each pair loads 8 bytes from its first tap: find how far past a row's start any load
-    // reaches, so rows whose loads stay inside the buffer run without bounds checks; the few
-    // rows at its very end take the portable body (same bytes).
+    const int8_t Z = -1;  // pshufb: zero byte
+    const __m256i shuffle = _mm256_setr_epi8(0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z,  //
+                                             6, Z, 9, Z, 7, Z, 10, Z, 8, Z, 11, Z, Z, Z, Z, Z);
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 2, 1, 1, 1, 2);  // element 2 is zero
+    const __m256i init = _mm256_setr_epi32(HALF(axis), HALF(axis), HALF(axis), 0, 0, 0, 0, 0);
+    const __m128i shift = _mm_cvtsi32_si128(axis.precision);
+    const int32_t groups_max = (axis.ksize + 3) / 4;
+    // Each group of four taps loads 16 bytes from its first tap: rows whose loads all stay inside
+    // the buffer run without bounds checks; the last few rows take the portable body (same bytes).
     ptrdiff_t reach = 0;
     for (int32_t x = 0; x < axis.size; x++) {
         if (axis.counts[x] <= 0) continue;
-        int32_t pairs = (axis.counts[x] + 1) / 2;
-        ptrdiff_t end = ((ptrdiff_t)axis.starts[x] - first_col + 2 * (pairs - 1)) * 3 + 8;
+        int32_t groups = (axis.counts[x] + 3) / 4;
+        ptrdiff_t end = ((ptrdiff_t)axis.starts[x] - first_col + 4 * (groups - 1)) * 3 + 16;
         if (end > reach) reach = end;
     }
     int32_t safe = rows;
     while (safe > 0 && (src_end - (src + (ptrdiff_t)(safe - 1) * src_stride)) < reach) safe--;
-    if ((axis.ksize + 1) / 2 > H_MAX_PAIRS) safe = 0;
+    if (groups_max > H_MAX_GROUPS) safe = 0;
 
-    __m256i wv[H_MAX_PAIRS];
+    __m256i wv[H_MAX_GROUPS];
     int32_t r = 0;
-    for (; r + H_ROWS <= safe; r += H_ROWS) {
+    for (; r < safe; r += H_ROWS) {
+        const int32_t block = safe - r < H_ROWS ? safe - r : H_ROWS;
         const uint8_t *row = src + (ptrdiff_t)r * src_stride - (ptrdiff_t)first_col * 3;
         uint8_t *out = dst + (ptrdiff_t)r * dst_stride;
         for (int32_t x = 0; x < axis.size; x++, out += 3) {
             const int32_t *w = axis.weights + (size_t)x * (size_t)axis.ksize;
-            const int32_t pairs = (axis.counts[x] + 1) / 2;
-            for (int32_t k = 0; k < pairs; k++) {
-                wv[k] = _mm256_permutevar8x32_epi32(
-                    _mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)(w + 2 * k))), spread);
+            const int32_t n = axis.counts[x];
+            const int32_t groups = (n + 3) / 4;
+            for (int32_t g = 0; g < groups; g++) {
+                // Weights past the count are zero; past ksize they are not there: mask them.
+                int32_t q[4];
+                for (int k = 0; k < 4; k++) q[k] = 4 * g + k < n ? w[4 * g + k] : 0;
+                __m128i pairs = _mm_packs_epi32(_mm_loadu_si128((const __m128i *)q), _mm_setzero_si128());
+                wv[g] = _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(pairs), spread);
             }
             const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;
-            __m256i a0 = init, a1 = init, a2 = init, a3 = init;
-            for (int32_t k = 0; k < pairs; k++, p += 6) {
-                a0 = _mm256_add_epi32(a0, horizontal_tap_pair(p, wv[k]));
-                a1 = _mm256_add_epi32(a1, horizontal_tap_pair(p + src_stride, wv[k]));
-                a2 = _mm256_add_epi32(a2, horizontal_tap_pair(p + 2 * src_stride, wv[k]));
-                a3 = _mm256_add_epi32(a3, horizontal_tap_pair(p + 3 * src_stride, wv[k]));
+            const int last = x + 1 == axis.size;
+            if (block == H_ROWS) {
+                __m256i a0 = init, a1 = init, a2 = init, a3 = init;
+                for (int32_t g = 0; g < groups; g++, p += 12) {
+                    a0 = _mm256_add_epi32(a0, horizontal_taps(p, shuffle, wv[g]));
+                    a1 = _mm256_add_epi32(a1, horizontal_taps(p + src_stride, shuffle, wv[g]));
+                    a2 = _mm256_add_epi32(a2, horizontal_taps(p + 2 * src_stride, shuffle, wv[g]));
+                    a3 = _mm256_add_epi32(a3, horizontal_taps(p + 3 * src_stride, shuffle, wv[g]));
+                }
+                horizontal_store(a0, shift, out, last);
+                horizontal_store(a1, shift, out + dst_stride, last);
+                horizontal_store(a2, shift, out + 2 * dst_stride, last);
+                horizontal_store(a3, shift, out + 3 * dst_stride, last);
+            } else {
+                for (int32_t k = 0; k < block; k++) {
+                    __m256i acc = init;
+                    const uint8_t *pk = p + (ptrdiff_t)k * src_stride;
+                    for (int32_t g = 0; g < groups; g++, pk += 12) acc = _mm256_add_epi32(acc, horizontal_taps(pk, shuffle, wv[g]));
+                    horizontal_store(acc, shift, out + (ptrdiff_t)k * dst_stride, last);
+                }
             }
-            int last = x + 1 == axis.size;
-            horizontal_store(a0, out, last);
-            horizontal_store(a1, out + dst_stride, last);
-            horizontal_store(a2, out + 2 * dst_stride, last);
-            horizontal_store(a3, out + 3 * dst_stride, last);
         }
     }
-    for (; r < safe; r++) {
-        const uint8_t *row = src + (ptrdiff_t)r * src_stride - (ptrdiff_t)first_col * 3;
-        uint8_t *out = dst + (ptrdiff_t)r * dst_stride;
-        for (int32_t x = 0; x < axis.size; x++, out += 3) {
-            const int32_t *w = axis.weights + (size_t)x * (size_t)axis.ksize;
-            const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;
-            __m256i acc = init;
-            for (int32_t t = 0; t < axis.counts[x]; t += 2, p += 6) {
-                __m256i wt = _mm256_permutevar8x32_epi32(
-                    _mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)(w + t))), spread);
-                acc = _mm256_add_epi32(acc, horizontal_tap_pair(p, wt));
-            }
-            horizontal_store(acc, out, x + 1 == axis.size);
-        }
-    }
-    if (r < rows) {
-        horizontal_portable(src + (ptrdiff_t)r * src_stride, src_stride, first_col, rows - r, axis,
-                            dst + (ptrdiff_t)r * dst_stride, dst_stride);
+    if (safe < rows) {
+        horizontal_portable(src + (ptrdiff_t)safe * src_stride, src_stride, first_col, rows - safe, axis,
+                            dst + (ptrdiff_t)safe * dst_stride, dst_stride);
     }
 }
 

@@ -4,23 +4,35 @@ import CAugKernels
 ///
 /// The arithmetic follows Pillow's `Image.resize(..., BILINEAR, box=...)` (the filter torchvision
 /// uses on PIL images): a triangle filter whose support widens by the shrink factor, weights
-/// normalised and rounded to 22-bit fixed point, a horizontal pass over only the rows the vertical
-/// pass needs, rounded to 8 bits, then the vertical pass. Results match Pillow within 1 LSB.
+/// normalised and rounded to fixed point, two separable passes each rounded to 8 bits. Weights have
+/// 14 fractional bits so they fit 16-bit SIMD lanes (Pillow uses 22, Pillow-SIMD up to 16) and,
+/// when shrinking, the vertical pass runs first (Pillow runs the horizontal one first); results
+/// match Pillow within 1 LSB.
+/// The passes are the SIMD kernels of `CAugKernels`.
 ///
 /// Coordinates are those of a *full* image (`fullWidth × fullHeight`); the input buffer may hold
 /// only a region of it starting at `(originX, originY)`, as long as that region covers the taps
 /// (``Axis/lower``..<``Axis/upper``). Taps are clamped to the full image's bounds, so resampling a
 /// decoded region gives exactly the bytes resampling the whole decoded image would.
 public struct Resampler: Sendable {
-    static let precisionBits = Int(AUG_RESAMPLE_PRECISION)
+    /// Fractional bits of every weight: the most that keep a weight of 1 within 16 bits.
+    static let precision = Int(AUG_RESAMPLE_PRECISION)
 
     /// The taps of one axis: for each output position, the first input index, the tap count, and
-    /// `ksize` fixed-point weights.
+    /// `ksize` fixed-point weights with ``precision`` fractional bits.
+    ///
+    /// 14 bits keep every weight within 16 bits, so two taps cost one 16-bit multiply-add in the
+    /// kernels; rounding the weights moves an output by at most ~0.03 before its own rounding.
+    /// The precision is the same for every axis (not the most each axis' weights allow, as
+    /// Pillow-SIMD picks it) so that an output's bytes never depend on which other outputs an
+    /// axis covers: a fused crop-and-resize equals resizing everything, then cropping.
     public struct Axis: Sendable {
         var starts: [Int32] = []
         var counts: [Int32] = []
         var weights: [Int32] = []
         var ksize = 0
+        /// The normalised weights before quantisation (reused storage).
+        private var exact: [Double] = []
         /// The first input index any output needs.
         public private(set) var lower = 0
         /// One past the last input index any output needs.
@@ -39,9 +51,9 @@ public struct Resampler: Sendable {
             starts.removeAll(keepingCapacity: true)
             counts.removeAll(keepingCapacity: true)
             weights.removeAll(keepingCapacity: true)
-            weights.reserveCapacity(outSize * ksize)
+            exact.removeAll(keepingCapacity: true)
+            exact.reserveCapacity(outSize * ksize)
             let inverse = 1.0 / filterScale
-            let one = Double(1 << Resampler.precisionBits)
             var lo = Int.max
             var hi = Int.min
             withUnsafeTemporaryAllocation(of: Double.self, capacity: ksize) { k in
@@ -65,7 +77,7 @@ public struct Resampler: Sendable {
                     for x in 0..<ksize {
                         var w = x < n ? k[x] : 0
                         if x < n && total != 0 { w /= total }
-                        weights.append(Int32(w < 0 ? (-0.5 + w * one) : (0.5 + w * one)))
+                        exact.append(w)
                     }
                     starts.append(Int32(xmin))
                     counts.append(Int32(n))
@@ -75,6 +87,9 @@ public struct Resampler: Sendable {
                     }
                 }
             }
+            let one = Double(1 << Resampler.precision)
+            weights.reserveCapacity(exact.count)
+            for w in exact { weights.append(Int32(w < 0 ? (-0.5 + w * one) : (0.5 + w * one))) }
             if lo > hi {
                 lo = 0
                 hi = 0
@@ -176,7 +191,7 @@ extension Resampler.Axis {
                     body(
                         aug_axis(
                             starts: s.baseAddress!, counts: c.baseAddress!, weights: w.baseAddress!, ksize: Int32(ksize),
-                            size: Int32(s.count)))
+                            size: Int32(s.count), precision: AUG_RESAMPLE_PRECISION))
                 }
             }
         }

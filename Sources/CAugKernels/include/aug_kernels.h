@@ -7,8 +7,9 @@
 // resampling arithmetic is exact integer arithmetic; the float path does the same IEEE
 // operations in the same order).
 //
-// Resampling weights are fixed point with AUG_RESAMPLE_PRECISION fractional bits; an output is
-// clamp((2^(P-1) + Σ pixel·weight) >> P, 0, 255), as Pillow computes it.
+// Resampling weights are fixed point with P fractional bits, small enough that every weight fits
+// 16 bits (two taps then cost one 16-bit multiply-add); an output is
+// clamp((2^(P-1) + Σ pixel·weight) >> P, 0, 255), Pillow's formula at a lower precision.
 #ifndef AUG_KERNELS_H
 #define AUG_KERNELS_H
 
@@ -19,7 +20,9 @@
 extern "C" {
 #endif
 
-#define AUG_RESAMPLE_PRECISION 22
+/// The fractional bits augload's resampler gives its weights: a weight of 1.0 is 2^14 and fits
+/// int16. (The kernels take the precision per axis; 1 ... 22 work.)
+#define AUG_RESAMPLE_PRECISION 14
 
 /// Entries of the noise table `aug_noise_fill` indexes (12 bits).
 #define AUG_NOISE_TABLE_SIZE 4096
@@ -32,13 +35,15 @@ int aug_kernels_simd_level(void);
 void aug_kernels_force_portable(int portable);
 
 /// One axis of a resampling: output i reads `counts[i]` inputs from `starts[i]` with the weights
-/// `weights[i * ksize ...]` (entries past `counts[i]` are zero). `ksize` is even.
+/// `weights[i * ksize ...]` (entries past `counts[i]` are zero), each in the int16 range, with
+/// `precision` fractional bits (1 ... 22).
 typedef struct aug_axis {
     const int32_t *_Nonnull starts;
     const int32_t *_Nonnull counts;
     const int32_t *_Nonnull weights;
     int32_t ksize;
-    int32_t size;  ///< number of outputs
+    int32_t size;       ///< number of outputs
+    int32_t precision;  ///< fractional bits of the weights
 } aug_axis;
 
 /// Vertical pass: output row `y` (of `axis.size`) is the weighted sum of input rows
