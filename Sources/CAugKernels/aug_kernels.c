@@ -352,6 +352,92 @@ AVX2 static void emit_planar_avx2(const uint8_t *row, int32_t width, int32_t fli
         }
     }
 }
+// Eight pixels (24 floats) per step for interleaved output. The 24 source bytes are shuffled into
+// output order (mirrored when flipping) as three groups of eight, each widened and converted with
+// per-position scale/bias vectors (the channel pattern R G B R G B R G repeats every 3 vectors);
+// the planar noise rows are interleaved with permutes and blends.
+AVX2 static void emit_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
+                                       const float *scale, const float *bias, const float *noise,
+                                       const float *amp, float *dst) {
+    __m128i lo_mask[3], hi_mask[3];
+    __m256 sc[3], bi[3], am[3];
+    __m256i take[3];
+    for (int v = 0; v < 3; v++) {
+        int8_t lo[16], hi[16];
+        memset(lo, -1, sizeof lo);
+        memset(hi, -1, sizeof hi);
+        float s8[8], b8[8], a8[8];
+        int32_t lane[8];
+        for (int j = 0; j < 8; j++) {
+            int e = v * 8 + j;  // output element within the 24
+            int k = e / 3, c = e % 3;
+            int byte = (flip_h ? 7 - k : k) * 3 + c;
+            if (byte < 16) lo[j] = (int8_t)byte;
+            else hi[j] = (int8_t)(byte - 16);
+            s8[j] = scale[c];
+            b8[j] = bias[c];
+            a8[j] = amp[c];
+            lane[j] = k;  // noise: element e is lane k of channel c's noise vector
+        }
+        lo_mask[v] = _mm_loadu_si128((const __m128i *)lo);
+        hi_mask[v] = _mm_loadu_si128((const __m128i *)hi);
+        sc[v] = _mm256_loadu_ps(s8);
+        bi[v] = _mm256_loadu_ps(b8);
+        am[v] = _mm256_loadu_ps(a8);
+        take[v] = _mm256_loadu_si256((const __m256i *)lane);
+    }
+    // Blend masks: lane j of output vector v holds channel (8v + j) % 3.
+    const __m256 is_g[3] = {
+        _mm256_castsi256_ps(_mm256_setr_epi32(0, -1, 0, 0, -1, 0, 0, -1)),
+        _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, -1, 0, 0, -1, 0, 0)),
+        _mm256_castsi256_ps(_mm256_setr_epi32(-1, 0, 0, -1, 0, 0, -1, 0)),
+    };
+    const __m256 is_b[3] = {
+        _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, -1, 0, 0, -1, 0, 0)),
+        _mm256_castsi256_ps(_mm256_setr_epi32(-1, 0, 0, -1, 0, 0, -1, 0)),
+        _mm256_castsi256_ps(_mm256_setr_epi32(0, -1, 0, 0, -1, 0, 0, -1)),
+    };
+    int32_t x = 0;
+    for (; x + 8 <= width; x += 8) {
+        const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
+        __m128i a = _mm_loadu_si128((const __m128i *)p);
+        __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
+        __m256 nr = _mm256_setzero_ps(), ng = nr, nb = nr;
+        if (noise) {
+            nr = _mm256_loadu_ps(noise + x);
+            ng = _mm256_loadu_ps(noise + (size_t)width + (size_t)x);
+            nb = _mm256_loadu_ps(noise + 2 * (size_t)width + (size_t)x);
+        }
+        float *o = dst + (ptrdiff_t)x * 3;
+        for (int v = 0; v < 3; v++) {
+            __m128i bytes = _mm_or_si128(_mm_shuffle_epi8(a, lo_mask[v]), _mm_shuffle_epi8(b, hi_mask[v]));
+            __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+            f = _mm256_add_ps(_mm256_mul_ps(f, sc[v]), bi[v]);
+            if (noise) {
+                __m256 n = _mm256_permutevar8x32_ps(nr, take[v]);
+                n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(ng, take[v]), is_g[v]);
+                n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(nb, take[v]), is_b[v]);
+                f = _mm256_add_ps(f, _mm256_mul_ps(am[v], n));
+            }
+            _mm256_storeu_ps(o + 8 * v, f);
+        }
+    }
+    if (x < width) {
+        // The remaining pixels: the portable arithmetic on the matching source pixels and noise.
+        for (int32_t k = x; k < width; k++) {
+            const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - k : k) * 3;
+            for (int c = 0; c < 3; c++) {
+                float value = (float)px[c] * scale[c];
+                value = value + bias[c];
+                if (noise) {
+                    float scaled = amp[c] * noise[(size_t)c * (size_t)width + (size_t)k];
+                    value = value + scaled;
+                }
+                dst[(ptrdiff_t)k * 3 + c] = value;
+            }
+        }
+    }
+}
 #endif
 
 // MARK: - Dispatch
@@ -397,6 +483,10 @@ void aug_emit_row_f32(const uint8_t *row, int32_t width, int32_t flip_h, const f
 #if AUG_HAVE_AVX2_BODY
     if (step == 1 && aug_kernels_simd_level() > 0) {
         emit_planar_avx2(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride);
+        return;
+    }
+    if (step == 3 && channel_stride == 1 && aug_kernels_simd_level() > 0) {
+        emit_interleaved_avx2(row, width, flip_h, scale, bias, noise, amp, dst);
         return;
     }
 #endif

@@ -31,6 +31,9 @@ import Testing
             steps: [RandomResizedCrop(width: 37, height: 50), Flip(horizontal: 0.5, vertical: 0.5)],
             output: OutputFormat(layout: .nhwc, dtype: .float32)),
         Pipeline(
+            steps: [Resize(shorterSide: 70), CenterCrop(width: 64, height: 64), Flip(), GaussianNoise(sigma: 0.02)],
+            output: OutputFormat(layout: .nhwc, dtype: .float32, mean: [0.4, 0.5, 0.6], std: [0.2, 0.3, 0.4])),
+        Pipeline(
             steps: [Resize(width: 150, height: 9), GaussianNoise(sigma: 0.1)], output: OutputFormat(layout: .nhwc, dtype: .uint8)),
         Pipeline(steps: [Resize(width: 301, height: 233)], output: OutputFormat(layout: .nchw, dtype: .float32)),
     ]
@@ -61,7 +64,7 @@ import Testing
                 }
             }
         }
-        #expect(compared == 5 * 4 * 6)
+        #expect(compared == 5 * Self.pipelines.count * 6)
     }
 
     @Test func resamplingPassesAgreeOnOddSizesAndBufferEnds() {
