@@ -7,6 +7,7 @@
 // contraction into fused multiply-adds).
 #include "aug_kernels.h"
 
+#include <math.h>
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
@@ -120,6 +121,28 @@ static void emit_portable(const uint8_t *row, int32_t width, int32_t flip_h, con
                 value = value + scaled;
             }
             o[(ptrdiff_t)x * step] = value;
+        }
+    }
+}
+
+// clamp(floor(v + amp·n + 0.5)) to 0...255: round half up, the same float operations in both bodies.
+static inline uint8_t noisy_u8(uint8_t v, float amp, float n) {
+    float scaled = amp * n;
+    float f = (float)v + scaled;
+    f = floorf(f + 0.5f);
+    return (uint8_t)(f <= 0.0f ? 0.0f : (f >= 255.0f ? 255.0f : f));
+}
+
+static void emit_u8_portable(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
+                             const float *amp, uint8_t *dst, ptrdiff_t channel_stride,
+                             ptrdiff_t step) {
+    for (int c = 0; c < 3; c++) {
+        uint8_t *o = dst + (ptrdiff_t)c * channel_stride;
+        const uint8_t *p = row + (flip_h ? (ptrdiff_t)(width - 1) * 3 : 0) + c;
+        ptrdiff_t pstep = flip_h ? -3 : 3;
+        const float *n = noise ? noise + (size_t)c * (size_t)width : NULL;
+        for (int32_t x = 0; x < width; x++, p += pstep) {
+            o[(ptrdiff_t)x * step] = n ? noisy_u8(*p, amp[c], n[x]) : *p;
         }
     }
 }
@@ -438,6 +461,86 @@ AVX2 static void emit_interleaved_avx2(const uint8_t *row, int32_t width, int32_
         }
     }
 }
+// Eight noisy bytes: v + amp·n, rounded half up, saturated to 0...255.
+AVX2 static inline __m128i noisy_u8x8(__m128i bytes, __m256 amp, __m256 n) {
+    __m256 f = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), _mm256_mul_ps(amp, n));
+    f = _mm256_floor_ps(_mm256_add_ps(f, _mm256_set1_ps(0.5f)));
+    __m256i i = _mm256_cvttps_epi32(f);
+    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    return _mm_packus_epi16(w, w);
+}
+
+// uint8 output: planar (NCHW) picks each channel's bytes with the same shuffles as the float
+// path; interleaved (NHWC) without flip or noise is a copy.
+AVX2 static void emit_u8_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
+                              const float *amp, uint8_t *dst, ptrdiff_t channel_stride, ptrdiff_t step) {
+    if (step == 3 && channel_stride == 1 && !flip_h && !noise) {
+        memcpy(dst, row, (size_t)width * 3);
+        return;
+    }
+    // Byte-shuffle masks: planar picks channel c of 8 pixels; interleaved picks output bytes
+    // 8v ... 8v+7 of 8 pixels (mirrored when flipping).
+    const int planar = step == 1;
+    __m128i lo_mask[3], hi_mask[3];
+    __m256 am[3];
+    __m256i take[3];
+    __m256 is_g[3], is_b[3];
+    for (int v = 0; v < 3; v++) {
+        int8_t lo[16], hi[16];
+        memset(lo, -1, sizeof lo);
+        memset(hi, -1, sizeof hi);
+        float a8[8];
+        int32_t lane[8], g8[8], b8[8];
+        for (int j = 0; j < 8; j++) {
+            int k = planar ? j : (v * 8 + j) / 3, c = planar ? v : (v * 8 + j) % 3;
+            int byte = (flip_h ? 7 - k : k) * 3 + c;
+            if (byte < 16) lo[j] = (int8_t)byte;
+            else hi[j] = (int8_t)(byte - 16);
+            a8[j] = amp[c];
+            lane[j] = k;
+            g8[j] = c == 1 ? -1 : 0;
+            b8[j] = c == 2 ? -1 : 0;
+        }
+        lo_mask[v] = _mm_loadu_si128((const __m128i *)lo);
+        hi_mask[v] = _mm_loadu_si128((const __m128i *)hi);
+        am[v] = _mm256_loadu_ps(a8);
+        take[v] = _mm256_loadu_si256((const __m256i *)lane);
+        is_g[v] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)g8));
+        is_b[v] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)b8));
+    }
+    int32_t x = 0;
+    for (; x + 8 <= width; x += 8) {
+        const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
+        __m128i a = _mm_loadu_si128((const __m128i *)p);
+        __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
+        for (int v = 0; v < 3; v++) {
+            __m128i bytes = _mm_or_si128(_mm_shuffle_epi8(a, lo_mask[v]), _mm_shuffle_epi8(b, hi_mask[v]));
+            if (noise) {
+                __m256 n;
+                if (planar) {
+                    n = _mm256_loadu_ps(noise + (size_t)v * (size_t)width + (size_t)x);
+                } else {
+                    __m256 nr = _mm256_loadu_ps(noise + x);
+                    __m256 ng = _mm256_loadu_ps(noise + (size_t)width + (size_t)x);
+                    __m256 nb = _mm256_loadu_ps(noise + 2 * (size_t)width + (size_t)x);
+                    n = _mm256_permutevar8x32_ps(nr, take[v]);
+                    n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(ng, take[v]), is_g[v]);
+                    n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(nb, take[v]), is_b[v]);
+                }
+                bytes = noisy_u8x8(bytes, am[v], n);
+            }
+            uint8_t *o = planar ? dst + (ptrdiff_t)v * channel_stride + x : dst + (ptrdiff_t)x * 3 + 8 * v;
+            _mm_storel_epi64((__m128i *)o, bytes);
+        }
+    }
+    for (; x < width; x++) {
+        const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - x : x) * 3;
+        for (int c = 0; c < 3; c++) {
+            uint8_t *o = dst + (ptrdiff_t)c * channel_stride + (ptrdiff_t)x * step;
+            *o = noise ? noisy_u8(px[c], amp[c], noise[(size_t)c * (size_t)width + (size_t)x]) : px[c];
+        }
+    }
+}
 #endif
 
 // MARK: - Dispatch
@@ -491,4 +594,15 @@ void aug_emit_row_f32(const uint8_t *row, int32_t width, int32_t flip_h, const f
     }
 #endif
     emit_portable(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride, step);
+}
+
+void aug_emit_row_u8(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
+                     const float *amp, uint8_t *dst, ptrdiff_t channel_stride, ptrdiff_t step) {
+#if AUG_HAVE_AVX2_BODY
+    if (((step == 1) || (step == 3 && channel_stride == 1)) && aug_kernels_simd_level() > 0) {
+        emit_u8_avx2(row, width, flip_h, noise, amp, dst, channel_stride, step);
+        return;
+    }
+#endif
+    emit_u8_portable(row, width, flip_h, noise, amp, dst, channel_stride, step);
 }

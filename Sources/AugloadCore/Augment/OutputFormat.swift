@@ -19,7 +19,7 @@ public enum DType: String, Sendable, Codable, CaseIterable {
 /// How a finished image is written into its batch: layout, element type and normalisation.
 ///
 /// For `float32`, a pixel `v` becomes `(v / 255 + noise − mean[c]) / std[c]`; for `uint8` it is
-/// `clamp(round(v + 255 · noise))`. Conversion, mirroring, noise and normalisation happen in one
+/// `clamp(round(v + 255 · noise))`, rounded half up. Conversion, mirroring, noise and normalisation happen in one
 /// pass straight into the destination (a shared-memory batch slot), with no intermediate image.
 public struct OutputFormat: Sendable, Hashable, Codable {
     /// Memory layout of the image tensor.
@@ -57,10 +57,11 @@ public struct OutputFormat: Sendable, Hashable, Codable {
     /// Writes `image` (mirrored as asked, with optional gaussian noise of `sigma` in [0, 1] units)
     /// to `destination`, which must hold ``imageBytes(width:height:)`` bytes.
     ///
-    /// One pass per output row: the row's noise deviates are drawn first (12 bits of a 64-bit draw
-    /// index ``NoiseTable``), then each channel is converted and stored in place. float32 is
+    /// One pass per output row: the row's noise deviates are made first (``NoiseTable``, keyed by
+    /// one 64-bit draw per row), then each channel is converted and stored in place. float32 is
     /// `v · (1 / (255·std)) − mean/std` in a SIMD kernel (`aug_emit_row_f32`), equal to the
-    /// formula within a float rounding; uint8 is a pointer walk. No per-pixel branches on layout or dtype.
+    /// formula within a float rounding; uint8 is `aug_emit_row_u8`. No per-pixel branches on layout
+    /// or dtype.
     public func emit(
         _ image: Image, flipH: Bool, flipV: Bool, noiseSigma: Float, random: inout SampleRandom,
         into destination: UnsafeMutableRawPointer
@@ -95,46 +96,16 @@ public struct OutputFormat: Sendable, Hashable, Codable {
                                             noisy ? UnsafePointer(nbuf.baseAddress!) : nil, abuf.baseAddress!,
                                             destination.assumingMemoryBound(to: Float.self) + rowStart, channelStride, step)
                                     case .uint8:
-                                        let out = destination.assumingMemoryBound(to: UInt8.self) + rowStart
-                                        for c in 0..<3 {
-                                            emitUInt8(
-                                                row: row, width: w, channel: c, flipH: flipH, amp: abuf[c],
-                                                noise: noisy ? nbuf.baseAddress! + c * w : nil, into: out + c * channelStride,
-                                                step: step)
-                                        }
+                                        aug_emit_row_u8(
+                                            row, Int32(w), flipH ? 1 : 0, noisy ? UnsafePointer(nbuf.baseAddress!) : nil,
+                                            abuf.baseAddress!, destination.assumingMemoryBound(to: UInt8.self) + rowStart,
+                                            channelStride, step)
                                     }
                                 }
                             }
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /// One channel of one row as uint8: `clamp(round(v + amp · noise))`, or a plain copy.
-    @inline(__always)
-    private func emitUInt8(
-        row: UnsafePointer<UInt8>, width w: Int, channel c: Int, flipH: Bool, amp: Float, noise n: UnsafeMutablePointer<Float>?,
-        into out: UnsafeMutablePointer<UInt8>, step: Int
-    ) {
-        // Element x of this output row reads source pixel `first + x * pstep`; pointer walks with
-        // wrapping arithmetic keep overflow checks out of the loop.
-        var p = row + (flipH ? (w - 1) * 3 + c : c)
-        let pstep = flipH ? -3 : 3
-        var o = out
-        if let n {
-            for x in 0..<w {
-                let f = (Float(p.pointee) + amp * n[x]).rounded()
-                o.pointee = f <= 0 ? 0 : (f >= 255 ? 255 : UInt8(f))
-                p += pstep
-                o += step
-            }
-        } else {
-            for _ in 0..<w {
-                o.pointee = p.pointee
-                p += pstep
-                o += step
             }
         }
     }

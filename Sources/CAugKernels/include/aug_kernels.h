@@ -76,6 +76,13 @@ void aug_emit_row_f32(const uint8_t *_Nonnull row, int32_t width, int32_t flip_h
                       const float *_Nullable noise, const float *_Nonnull amp,
                       float *_Nonnull dst, ptrdiff_t channel_stride, ptrdiff_t step);
 
+/// Converts one row of `width` RGB8 pixels to uint8: element (x, c) is the pixel byte, or with
+/// `noise` `clamp(floor(v + amp[c] * noise[c * width + x] + 0.5), 0, 255)` (rounded half up); it goes
+/// to `dst + c * channel_stride + x * step`; `flip_h` mirrors the row.
+void aug_emit_row_u8(const uint8_t *_Nonnull row, int32_t width, int32_t flip_h,
+                     const float *_Nullable noise, const float *_Nonnull amp,
+                     uint8_t *_Nonnull dst, ptrdiff_t channel_stride, ptrdiff_t step);
+
 #ifdef __cplusplus
 }
 #endif
