@@ -36,6 +36,9 @@ import Testing
         Pipeline(
             steps: [Resize(width: 150, height: 9), GaussianNoise(sigma: 0.1)], output: OutputFormat(layout: .nhwc, dtype: .uint8)),
         Pipeline(steps: [Resize(width: 301, height: 233)], output: OutputFormat(layout: .nchw, dtype: .float32)),
+        Pipeline(
+            steps: [Resize(shorterSide: 50), RandomCrop(width: 43, height: 40), Flip(), GaussianNoise(sigma: 0.2)],
+            output: OutputFormat(layout: .nchw, dtype: .uint8)),
     ]
 
     @Test func pipelinesGiveTheSameBytesWithEitherBody() throws {
