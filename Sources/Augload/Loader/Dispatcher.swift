@@ -33,7 +33,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
     private var produced: [Int: Int] = [:]
     /// Epochs whose end hook has run.
     private var epochsEnded = Set<Int>()
-    /// Slots this process has mapped in (see ``SharedSlots/prefault(slot:)``).
+    /// Slots whose pages this process allocated at start-up (see ``dispatch()``).
     private var touchedSlots = Set<Int>()
     /// Tasks allowed in flight: starts at the core count so the first batches are not slowed by
     /// workers competing for the cores, and grows by one per finished batch up to the worker count.
@@ -287,9 +287,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
             inFlightLimit = min(inFlightLimit + 1, workerCount, maxInFlight)
             anyBatchDone = true
             // Slots are reused last-in first-out, so a run touches only as many as it keeps busy:
-            // memory follows the real queue depth. The worker allocated the pages while writing;
-            // map them into this process in one call before the consumer reads them.
-            if touchedSlots.insert(slot).inserted { state.slots.prefault(slot: slot) }
+            // memory follows the real queue depth. The loader does not map a finished slot in
+            // ahead of the consumer: reading it takes read faults that map 16 pages each (fault-
+            // around), ~4 ms per 38 MB slot, once, and only if the consumer reads it — where
+            // MADV_POPULATE_WRITE here cost ~16 ms per slot of the loader's own CPU.
             let key = BatchKey(epoch: epoch, index: index)
             produced[epoch, default: 0] += 1
             state.mutex.withLock {

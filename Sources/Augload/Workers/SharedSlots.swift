@@ -47,8 +47,9 @@ final class SharedSlots: @unchecked Sendable {
         return p
     }
 
-    /// Maps in every page of slot `i` for this process in one call, so the batch written there pays
-    /// no page faults. Each process does it once per slot, the first time it uses the slot.
+    /// Maps in every page of slot `i` for this process in one call (allocating them on the slot's
+    /// first use anywhere), so the batch written there pays no page faults. A worker does it once
+    /// per slot it writes; the loader only for the first tasks' slots, while the workers start.
     func prefault(slot i: Int) {
         aug_populate_write(slot(i), layout.slotSize)
     }
