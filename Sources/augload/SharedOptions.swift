@@ -19,7 +19,8 @@ enum Normalization: String, ExpressibleByArgument, CaseIterable {
 
 /// `--workers N`, for the commands that run one loader.
 struct WorkerOption: ParsableArguments {
-    @Option(help: "Worker processes (0 = everything on the calling thread). Default: the number of cores.")
+    @Option(
+        help: "Worker processes; at most one per core runs (0 = everything on the calling thread). Default: the number of cores.")
     var workers: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
     func validate() throws {

@@ -188,11 +188,12 @@ import Testing
             Self.binary,
             ["run", Self.images, "--workers", "3", "--epochs", "50", "--step-time", "0.05", "--verbose"] + Self.small)
         var pids: [Int32] = []
-        for _ in 0..<200 where pids.count < 3 {
+        let expected = min(3, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))  // no more processes than cores
+        for _ in 0..<200 where pids.count < expected {
             usleep(25_000)
             pids = Self.spawnedPIDs(child.stderrSoFar)
         }
-        #expect(pids.count == 3, "workers spawned: \(child.stderrSoFar)")
+        #expect(pids.count == expected, "workers spawned: \(child.stderrSoFar)")
         usleep(200_000)
         // The slot memory is an anonymous memfd: the kernel frees it with its last process.
         let links = TestPaths.list("/proc/\(child.pid)/fd").map { fd in
