@@ -348,8 +348,10 @@ for r in rows:
     print("| " + " | ".join(r) + " |")
 print()
 print("- augload: one epoch of `augload bench`, timed from creating the loader (workers' start included) to the "
-      "last batch; CPU = loader + workers; memory = summed PSS of the process tree; \"vs ceiling\" = img/s / "
-      "(augload's own decode-only img/s x min(workers, cores)).")
+      "last batch; its \"warm\" columns are the steady state of that epoch, from the first batch handed out to the "
+      "last; CPU = loader + workers; memory = peak of the process tree with shared pages once; \"vs ceiling\" = "
+      "img/s (whole / steady) / (augload's own decode-only img/s, measured before and after the run, x "
+      "min(workers, cores)). augload runs at most one worker per core: `7` is 2 processes here.")
 print("- peers: `peers.py` runs 2 epochs per loader in a fresh interpreter: \"1st epoch\" includes starting the "
       "workers (not the interpreter's imports), \"warm\" is the 2nd (persistent workers / reused Pool); memory = "
       "peak summed RSS (and PSS when sampled) of the whole process tree; \"vs ceiling\" = warm img/s / (C ceiling "
