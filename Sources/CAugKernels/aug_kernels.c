@@ -205,9 +205,8 @@ AVX2 static void vertical_avx2(const uint8_t *src, ptrdiff_t src_stride, int32_t
 // Horizontal: one output pixel per step, four taps per vector. A 16-byte load is broadcast to
 // both 128-bit lanes and shuffled into 16-bit pairs [R0 R1 G0 G1 B0 B1 0 0] (taps 0, 1) in the low
 // lane and taps 2, 3 in the high lane; the weight vector is [w0 w1 ×3, 0 0 | w2 w3 ×3, 0 0].
-// Weight vectors depend only on the output column: built once per column for four rows.
+// Weight vectors depend only on the output column: built once per call, used for every row.
 #define H_ROWS 4
-#define H_MAX_GROUPS 8
 
 AVX2 static inline void horizontal_store(__m256i acc, __m128i shift, uint8_t *out, int last) {
     __m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
@@ -226,13 +225,40 @@ AVX2 static inline __m256i horizontal_taps(const uint8_t *p, __m256i shuffle, __
     return _mm256_madd_epi16(_mm256_shuffle_epi8(px, shuffle), weights);
 }
 
+// Two output pixels' sums in one reduction: [x: low + high lane | x+1: low + high lane], shifted
+// and packed together; pixel x's fourth byte is overwritten by pixel x + 1.
+AVX2 static inline void horizontal_store2(__m256i ax, __m256i ay, __m128i shift, uint8_t *out, int last) {
+    __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(ax, ay, 0x20), _mm256_permute2x128_si256(ax, ay, 0x31));
+    sum = _mm256_sra_epi32(sum, shift);
+    __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(sum, sum), _mm256_setzero_si256());
+    uint32_t a = (uint32_t)_mm256_cvtsi256_si32(bytes);
+    uint32_t b = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
+    memcpy(out, &a, 4);
+    if (last) {
+        memcpy(out + 3, &b, 3);
+    } else {
+        memcpy(out + 3, &b, 4);
+    }
+}
+
+// The weight vector of taps 4g ... 4g+3 of output x (weights past the count are zero).
+AVX2 static inline __m256i horizontal_weights(aug_axis axis, int32_t x, int32_t g) {
+    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 2, 1, 1, 1, 2);  // element 2 is zero
+    const int32_t *w = axis.weights + (size_t)x * (size_t)axis.ksize;
+    int32_t q[4];
+    for (int k = 0; k < 4; k++) q[k] = 4 * g + k < axis.counts[x] ? w[4 * g + k] : 0;
+    __m128i pairs = _mm_packs_epi32(_mm_loadu_si128((const __m128i *)q), _mm_setzero_si128());
+    return _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(pairs), spread);
+}
+
+#define H_CACHE 1024  // weight vectors kept at once (32 KiB of stack)
+
 AVX2 static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride, int32_t first_col,
                                  const uint8_t *src_end, int32_t rows, aug_axis axis,
                                  uint8_t *dst, ptrdiff_t dst_stride) {
     const int8_t Z = -1;  // pshufb: zero byte
     const __m256i shuffle = _mm256_setr_epi8(0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z,  //
                                              6, Z, 9, Z, 7, Z, 10, Z, 8, Z, 11, Z, Z, Z, Z, Z);
-    const __m256i spread = _mm256_setr_epi32(0, 0, 0, 2, 1, 1, 1, 2);  // element 2 is zero
     const __m256i init = _mm256_setr_epi32(HALF(axis), HALF(axis), HALF(axis), 0, 0, 0, 0, 0);
     const __m128i shift = _mm_cvtsi32_si128(axis.precision);
     const int32_t groups_max = (axis.ksize + 3) / 4;
@@ -247,52 +273,65 @@ AVX2 static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride, int32
     }
     int32_t safe = rows;
     while (safe > 0 && (src_end - (src + (ptrdiff_t)(safe - 1) * src_stride)) < reach) safe--;
-    if (groups_max > H_MAX_GROUPS) safe = 0;
-
-    __m256i wv[H_MAX_GROUPS];
-    int32_t r = 0;
-    for (; r < safe; r += H_ROWS) {
-        const int32_t block = safe - r < H_ROWS ? safe - r : H_ROWS;
-        const uint8_t *row = src + (ptrdiff_t)r * src_stride - (ptrdiff_t)first_col * 3;
-        uint8_t *out = dst + (ptrdiff_t)r * dst_stride;
-        for (int32_t x = 0; x < axis.size; x++, out += 3) {
-            const int32_t *w = axis.weights + (size_t)x * (size_t)axis.ksize;
-            const int32_t n = axis.counts[x];
-            const int32_t groups = (n + 3) / 4;
-            for (int32_t g = 0; g < groups; g++) {
-                // Weights past the count are zero; past ksize they are not there: mask them.
-                int32_t q[4];
-                for (int k = 0; k < 4; k++) q[k] = 4 * g + k < n ? w[4 * g + k] : 0;
-                __m128i pairs = _mm_packs_epi32(_mm_loadu_si128((const __m128i *)q), _mm_setzero_si128());
-                wv[g] = _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(pairs), spread);
-            }
-            const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;
-            const int last = x + 1 == axis.size;
-            if (block == H_ROWS) {
+    // The weight vectors depend only on the output column: built once per call for all rows (in
+    // chunks of columns when an axis has more than the cache holds).
+    __m256i cache[H_CACHE];
+    const int32_t chunk = H_CACHE / groups_max >= 2 ? (H_CACHE / groups_max) & ~1 : 0;
+    if (chunk == 0) safe = 0;
+    const int32_t blocks = safe / H_ROWS;
+    for (int32_t c0 = 0; blocks > 0 && c0 < axis.size; c0 += chunk) {
+        const int32_t c1 = axis.size - c0 < chunk ? axis.size : c0 + chunk;
+        for (int32_t x = c0; x < c1; x++) {
+            for (int32_t g = 0; g < groups_max; g++) cache[(x - c0) * groups_max + g] = horizontal_weights(axis, x, g);
+        }
+        for (int32_t blk = 0; blk < blocks; blk++) {
+            const int32_t r = blk * H_ROWS;
+            const uint8_t *row = src + (ptrdiff_t)r * src_stride - (ptrdiff_t)first_col * 3;
+            uint8_t *out = dst + (ptrdiff_t)r * dst_stride + (ptrdiff_t)c0 * 3;
+            int32_t x = c0;
+            // Two columns at a time, four rows each: eight accumulators, four paired stores.
+            for (; x + 2 <= c1; x += 2, out += 6) {
+                const __m256i *wx = cache + (x - c0) * groups_max, *wy = wx + groups_max;
+                const int32_t gx = (axis.counts[x] + 3) / 4, gy = (axis.counts[x + 1] + 3) / 4;
+                const uint8_t *px = row + (ptrdiff_t)axis.starts[x] * 3, *py = row + (ptrdiff_t)axis.starts[x + 1] * 3;
                 __m256i a0 = init, a1 = init, a2 = init, a3 = init;
-                for (int32_t g = 0; g < groups; g++, p += 12) {
-                    a0 = _mm256_add_epi32(a0, horizontal_taps(p, shuffle, wv[g]));
-                    a1 = _mm256_add_epi32(a1, horizontal_taps(p + src_stride, shuffle, wv[g]));
-                    a2 = _mm256_add_epi32(a2, horizontal_taps(p + 2 * src_stride, shuffle, wv[g]));
-                    a3 = _mm256_add_epi32(a3, horizontal_taps(p + 3 * src_stride, shuffle, wv[g]));
+                __m256i b0 = init, b1 = init, b2 = init, b3 = init;
+                for (int32_t g = 0; g < gx; g++, px += 12) {
+                    a0 = _mm256_add_epi32(a0, horizontal_taps(px, shuffle, wx[g]));
+                    a1 = _mm256_add_epi32(a1, horizontal_taps(px + src_stride, shuffle, wx[g]));
+                    a2 = _mm256_add_epi32(a2, horizontal_taps(px + 2 * src_stride, shuffle, wx[g]));
+                    a3 = _mm256_add_epi32(a3, horizontal_taps(px + 3 * src_stride, shuffle, wx[g]));
                 }
-                horizontal_store(a0, shift, out, last);
-                horizontal_store(a1, shift, out + dst_stride, last);
-                horizontal_store(a2, shift, out + 2 * dst_stride, last);
-                horizontal_store(a3, shift, out + 3 * dst_stride, last);
-            } else {
-                for (int32_t k = 0; k < block; k++) {
+                for (int32_t g = 0; g < gy; g++, py += 12) {
+                    b0 = _mm256_add_epi32(b0, horizontal_taps(py, shuffle, wy[g]));
+                    b1 = _mm256_add_epi32(b1, horizontal_taps(py + src_stride, shuffle, wy[g]));
+                    b2 = _mm256_add_epi32(b2, horizontal_taps(py + 2 * src_stride, shuffle, wy[g]));
+                    b3 = _mm256_add_epi32(b3, horizontal_taps(py + 3 * src_stride, shuffle, wy[g]));
+                }
+                const int last = x + 2 == axis.size;
+                horizontal_store2(a0, b0, shift, out, last);
+                horizontal_store2(a1, b1, shift, out + dst_stride, last);
+                horizontal_store2(a2, b2, shift, out + 2 * dst_stride, last);
+                horizontal_store2(a3, b3, shift, out + 3 * dst_stride, last);
+            }
+            if (x < c1) {  // an odd last column (only in the last chunk: chunks are even)
+                const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;
+                for (int32_t k = 0; k < H_ROWS; k++) {
                     __m256i acc = init;
                     const uint8_t *pk = p + (ptrdiff_t)k * src_stride;
-                    for (int32_t g = 0; g < groups; g++, pk += 12) acc = _mm256_add_epi32(acc, horizontal_taps(pk, shuffle, wv[g]));
-                    horizontal_store(acc, shift, out + (ptrdiff_t)k * dst_stride, last);
+                    for (int32_t g = 0; g < (axis.counts[x] + 3) / 4; g++, pk += 12) {
+                        acc = _mm256_add_epi32(acc, horizontal_taps(pk, shuffle, cache[(x - c0) * groups_max + g]));
+                    }
+                    horizontal_store(acc, shift, out + (ptrdiff_t)k * dst_stride, 1);
                 }
             }
         }
     }
-    if (safe < rows) {
-        horizontal_portable(src + (ptrdiff_t)safe * src_stride, src_stride, first_col, rows - safe, axis,
-                            dst + (ptrdiff_t)safe * dst_stride, dst_stride);
+    const int32_t r = blocks * H_ROWS;
+    if (r < rows) {
+        // Fewer than four rows left, or rows whose loads would pass the buffer's end.
+        horizontal_portable(src + (ptrdiff_t)r * src_stride, src_stride, first_col, rows - r, axis,
+                            dst + (ptrdiff_t)r * dst_stride, dst_stride);
     }
 }
 
