@@ -96,6 +96,23 @@ import Testing
         }
     }
 
+    /// Wide outputs: the AVX2 horizontal pass keeps weight vectors for at most 1024 groups of taps
+    /// at once and works through wider axes in chunks of columns.
+    @Test(arguments: [(97, 9, 1500, 7), (3000, 10, 1100, 5), (2500, 6, 2047, 6)])
+    func wideAxesAgree(_ c: (inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int)) {
+        var generator = SampleRandom(seed: 11, epoch: 0, sample: c.outWidth)
+        var source = Image(width: c.inWidth, height: c.inHeight)
+        for i in source.pixels.indices { source.pixels[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        var plan = Geometry(sourceWidth: c.inWidth, sourceHeight: c.inHeight)
+        plan.resize(width: c.outWidth, height: c.outHeight)
+        let (best, portable) = Self.bothBodies { () -> [UInt8] in
+            var resampler = Resampler()
+            return GeometryRealizer.realize(plan, from: source, resampler: &resampler).pixels
+        }
+        #expect(best.count == c.outWidth * c.outHeight * 3)
+        #expect(Self.differing(best, portable) == 0, "\(c)")
+    }
+
     @Test func noiseIsAPureFunctionOfTheDrawAndPosition() {
         var rows: [[Float]] = []
         for count in [1, 15, 16, 17, 224 * 3, 1001] {
