@@ -38,9 +38,15 @@ public struct Resampler: Sendable {
         /// One past the last input index any output needs.
         public private(set) var upper = 0
 
+        /// The arguments of the last ``compute(inSize:in0:in1:outSize:)``: the same geometry again
+        /// (same-sized images with a centre crop, say) reuses the taps.
+        private var computedFor: (inSize: Int, in0: Double, in1: Double, outSize: Int)?
+
         /// Computes taps for mapping the window `in0..<in1` of an axis of `inSize` pixels onto
-        /// `outSize` pixels. Reuses this axis' storage.
+        /// `outSize` pixels. Reuses this axis' storage, and its taps when the arguments repeat.
         public mutating func compute(inSize: Int, in0: Double, in1: Double, outSize: Int) {
+            if let last = computedFor, last == (inSize, in0, in1, outSize) { return }
+            computedFor = (inSize, in0, in1, outSize)
             let scale = (in1 - in0) / Double(outSize)
             let filterScale = max(scale, 1.0)
             let support = 1.0 * filterScale
