@@ -357,25 +357,85 @@ AVX2 static void noise_avx2(const float *table, uint64_t key, float *out, int32_
     noise_portable(table, key, out, i, count);
 }
 
-// Eight pixels per step for planar output: one 16-byte and one 8-byte load hold 8 RGB pixels;
-// two byte shuffles per channel pick that channel's 8 bytes (in mirrored order when flipping),
-// then convert, scale, offset and add noise, eight lanes at a time.
-AVX2 static void emit_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
-                                  const float *scale, const float *bias, const float *noise,
-                                  const float *amp, float *dst, ptrdiff_t channel_stride) {
-    __m128i lo_mask[3], hi_mask[3];
-    for (int c = 0; c < 3; c++) {
+// Output conversion, eight source pixels per step. One 16-byte and one 8-byte load hold 8 RGB
+// pixels (24 bytes); a "pick plan" says, for each of three groups of 8 output elements, which of
+// those bytes they take (two byte shuffles per group) and which channel and pixel each lane is:
+//   planar (NCHW): group v is channel v of pixels 0..7;
+//   interleaved (NHWC): group v is output elements 8v..8v+7, i.e. R G B R G B R G, B R G ...;
+// both mirrored when flipping. Per-lane channel vectors (scale, bias, noise amplitude) and the
+// permutes that interleave the planar noise rows come from the same plan.
+typedef struct pick_plan {
+    __m128i lo[3], hi[3];   // byte shuffles of the 16-byte and the 8-byte load
+    int channel[3][8];      // channel of each lane
+    __m256i pixel[3];       // pixel (0..7) of each lane, for permuting the noise rows
+    __m256 is_g[3], is_b[3];  // lanes of channel 1 and 2, for blending the noise rows
+} pick_plan;
+
+AVX2 static inline __attribute__((always_inline)) void make_pick_plan(int planar, int32_t flip_h, pick_plan *plan) {
+    for (int v = 0; v < 3; v++) {
         int8_t lo[16], hi[16];
+        int32_t pixel[8], g[8], b[8];
         memset(lo, -1, sizeof lo);
         memset(hi, -1, sizeof hi);
-        for (int k = 0; k < 8; k++) {
-            int pixel = flip_h ? 7 - k : k;
-            int byte = pixel * 3 + c;
-            if (byte < 16) lo[k] = (int8_t)byte;
-            else hi[k] = (int8_t)(byte - 16);
+        for (int j = 0; j < 8; j++) {
+            int k = planar ? j : (v * 8 + j) / 3, c = planar ? v : (v * 8 + j) % 3;
+            int byte = (flip_h ? 7 - k : k) * 3 + c;
+            if (byte < 16) lo[j] = (int8_t)byte;
+            else hi[j] = (int8_t)(byte - 16);
+            plan->channel[v][j] = c;
+            pixel[j] = k;
+            g[j] = c == 1 ? -1 : 0;
+            b[j] = c == 2 ? -1 : 0;
         }
-        lo_mask[c] = _mm_loadu_si128((const __m128i *)lo);
-        hi_mask[c] = _mm_loadu_si128((const __m128i *)hi);
+        plan->lo[v] = _mm_loadu_si128((const __m128i *)lo);
+        plan->hi[v] = _mm_loadu_si128((const __m128i *)hi);
+        plan->pixel[v] = _mm256_loadu_si256((const __m256i *)pixel);
+        plan->is_g[v] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)g));
+        plan->is_b[v] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)b));
+    }
+}
+
+// A per-lane vector of a per-channel value (scale, bias, amplitude) for group v.
+AVX2 static inline __m256 plan_channels(const pick_plan *plan, int v, const float *per_channel) {
+    float lanes[8];
+    for (int j = 0; j < 8; j++) lanes[j] = per_channel[plan->channel[v][j]];
+    return _mm256_loadu_ps(lanes);
+}
+
+// The 8 source bytes of group v.
+AVX2 static inline __m128i plan_pick(const pick_plan *plan, int v, __m128i a, __m128i b) {
+    return _mm_or_si128(_mm_shuffle_epi8(a, plan->lo[v]), _mm_shuffle_epi8(b, plan->hi[v]));
+}
+
+// The noise of group v's lanes, from the planar noise rows at pixel x (noise[c * width + x]).
+AVX2 static inline __m256 plan_noise(const pick_plan *plan, int planar, int v, const float *noise, int32_t width,
+                                     int32_t x) {
+    if (planar) return _mm256_loadu_ps(noise + (size_t)v * (size_t)width + (size_t)x);
+    __m256 nr = _mm256_loadu_ps(noise + x);
+    __m256 ng = _mm256_loadu_ps(noise + (size_t)width + (size_t)x);
+    __m256 nb = _mm256_loadu_ps(noise + 2 * (size_t)width + (size_t)x);
+    __m256 n = _mm256_permutevar8x32_ps(nr, plan->pixel[v]);
+    n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(ng, plan->pixel[v]), plan->is_g[v]);
+    return _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(nb, plan->pixel[v]), plan->is_b[v]);
+}
+
+// Where group v of pixels x..x+7 goes: planar rows are channel_stride apart, interleaved output
+// is contiguous.
+#define PLAN_OUT(dst, planar, v, x, channel_stride) \
+    ((planar) ? (dst) + (ptrdiff_t)(v) * (channel_stride) + (x) : (dst) + (ptrdiff_t)(x) * 3 + 8 * (v))
+
+// float32: v * scale + bias (+ amp * noise), eight lanes at a time. Inlined into one function per
+// layout, so the layout tests fold away.
+AVX2 static inline __attribute__((always_inline)) void emit_f32_body(const uint8_t *row, int32_t width, int32_t flip_h, const float *scale,
+                               const float *bias, const float *noise, const float *amp, float *dst,
+                               ptrdiff_t channel_stride, int planar) {
+    pick_plan plan;
+    make_pick_plan(planar, flip_h, &plan);
+    __m256 sc[3], bi[3], am[3];
+    for (int v = 0; v < 3; v++) {
+        sc[v] = plan_channels(&plan, v, scale);
+        bi[v] = plan_channels(&plan, v, bias);
+        am[v] = plan_channels(&plan, v, amp);
     }
     int32_t x = 0;
     for (; x + 8 <= width; x += 8) {
@@ -383,123 +443,27 @@ AVX2 static void emit_planar_avx2(const uint8_t *row, int32_t width, int32_t fli
         const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
         __m128i a = _mm_loadu_si128((const __m128i *)p);
         __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
-        for (int c = 0; c < 3; c++) {
-            __m128i bytes = _mm_or_si128(_mm_shuffle_epi8(a, lo_mask[c]), _mm_shuffle_epi8(b, hi_mask[c]));
-            __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
-            v = _mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(scale[c])), _mm256_set1_ps(bias[c]));
-            if (noise) {
-                __m256 nz = _mm256_loadu_ps(noise + (size_t)c * (size_t)width + (size_t)x);
-                v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(amp[c]), nz));
-            }
-            _mm256_storeu_ps(dst + (ptrdiff_t)c * channel_stride + x, v);
-        }
-    }
-    if (x < width) {
-        // The remaining columns: the portable body on the matching source pixels and noise.
-        int32_t rest = width - x;
-        const uint8_t *tail = flip_h ? row : row + (ptrdiff_t)x * 3;
-        for (int c = 0; c < 3; c++) {
-            const uint8_t *p = tail + (flip_h ? (ptrdiff_t)(rest - 1) * 3 : 0) + c;
-            ptrdiff_t pstep = flip_h ? -3 : 3;
-            float *o = dst + (ptrdiff_t)c * channel_stride + x;
-            for (int32_t k = 0; k < rest; k++, p += pstep) {
-                float value = (float)*p * scale[c];
-                value = value + bias[c];
-                if (noise) {
-                    float scaled = amp[c] * noise[(size_t)c * (size_t)width + (size_t)(x + k)];
-                    value = value + scaled;
-                }
-                o[k] = value;
-            }
-        }
-    }
-}
-// Eight pixels (24 floats) per step for interleaved output. The 24 source bytes are shuffled into
-// output order (mirrored when flipping) as three groups of eight, each widened and converted with
-// per-position scale/bias vectors (the channel pattern R G B R G B R G repeats every 3 vectors);
-// the planar noise rows are interleaved with permutes and blends.
-AVX2 static void emit_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
-                                       const float *scale, const float *bias, const float *noise,
-                                       const float *amp, float *dst) {
-    __m128i lo_mask[3], hi_mask[3];
-    __m256 sc[3], bi[3], am[3];
-    __m256i take[3];
-    for (int v = 0; v < 3; v++) {
-        int8_t lo[16], hi[16];
-        memset(lo, -1, sizeof lo);
-        memset(hi, -1, sizeof hi);
-        float s8[8], b8[8], a8[8];
-        int32_t lane[8];
-        for (int j = 0; j < 8; j++) {
-            int e = v * 8 + j;  // output element within the 24
-            int k = e / 3, c = e % 3;
-            int byte = (flip_h ? 7 - k : k) * 3 + c;
-            if (byte < 16) lo[j] = (int8_t)byte;
-            else hi[j] = (int8_t)(byte - 16);
-            s8[j] = scale[c];
-            b8[j] = bias[c];
-            a8[j] = amp[c];
-            lane[j] = k;  // noise: element e is lane k of channel c's noise vector
-        }
-        lo_mask[v] = _mm_loadu_si128((const __m128i *)lo);
-        hi_mask[v] = _mm_loadu_si128((const __m128i *)hi);
-        sc[v] = _mm256_loadu_ps(s8);
-        bi[v] = _mm256_loadu_ps(b8);
-        am[v] = _mm256_loadu_ps(a8);
-        take[v] = _mm256_loadu_si256((const __m256i *)lane);
-    }
-    // Blend masks: lane j of output vector v holds channel (8v + j) % 3.
-    const __m256 is_g[3] = {
-        _mm256_castsi256_ps(_mm256_setr_epi32(0, -1, 0, 0, -1, 0, 0, -1)),
-        _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, -1, 0, 0, -1, 0, 0)),
-        _mm256_castsi256_ps(_mm256_setr_epi32(-1, 0, 0, -1, 0, 0, -1, 0)),
-    };
-    const __m256 is_b[3] = {
-        _mm256_castsi256_ps(_mm256_setr_epi32(0, 0, -1, 0, 0, -1, 0, 0)),
-        _mm256_castsi256_ps(_mm256_setr_epi32(-1, 0, 0, -1, 0, 0, -1, 0)),
-        _mm256_castsi256_ps(_mm256_setr_epi32(0, -1, 0, 0, -1, 0, 0, -1)),
-    };
-    int32_t x = 0;
-    for (; x + 8 <= width; x += 8) {
-        const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
-        __m128i a = _mm_loadu_si128((const __m128i *)p);
-        __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
-        __m256 nr = _mm256_setzero_ps(), ng = nr, nb = nr;
-        if (noise) {
-            nr = _mm256_loadu_ps(noise + x);
-            ng = _mm256_loadu_ps(noise + (size_t)width + (size_t)x);
-            nb = _mm256_loadu_ps(noise + 2 * (size_t)width + (size_t)x);
-        }
-        float *o = dst + (ptrdiff_t)x * 3;
         for (int v = 0; v < 3; v++) {
-            __m128i bytes = _mm_or_si128(_mm_shuffle_epi8(a, lo_mask[v]), _mm_shuffle_epi8(b, hi_mask[v]));
-            __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+            __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(plan_pick(&plan, v, a, b)));
             f = _mm256_add_ps(_mm256_mul_ps(f, sc[v]), bi[v]);
-            if (noise) {
-                __m256 n = _mm256_permutevar8x32_ps(nr, take[v]);
-                n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(ng, take[v]), is_g[v]);
-                n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(nb, take[v]), is_b[v]);
-                f = _mm256_add_ps(f, _mm256_mul_ps(am[v], n));
-            }
-            _mm256_storeu_ps(o + 8 * v, f);
+            if (noise) f = _mm256_add_ps(f, _mm256_mul_ps(am[v], plan_noise(&plan, planar, v, noise, width, x)));
+            _mm256_storeu_ps(PLAN_OUT(dst, planar, v, x, channel_stride), f);
         }
     }
-    if (x < width) {
-        // The remaining pixels: the portable arithmetic on the matching source pixels and noise.
-        for (int32_t k = x; k < width; k++) {
-            const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - k : k) * 3;
-            for (int c = 0; c < 3; c++) {
-                float value = (float)px[c] * scale[c];
-                value = value + bias[c];
-                if (noise) {
-                    float scaled = amp[c] * noise[(size_t)c * (size_t)width + (size_t)k];
-                    value = value + scaled;
-                }
-                dst[(ptrdiff_t)k * 3 + c] = value;
+    for (; x < width; x++) {  // the last pixels: the portable arithmetic
+        const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - x : x) * 3;
+        for (int c = 0; c < 3; c++) {
+            float value = (float)px[c] * scale[c];
+            value = value + bias[c];
+            if (noise) {
+                float scaled = amp[c] * noise[(size_t)c * (size_t)width + (size_t)x];
+                value = value + scaled;
             }
+            dst[(ptrdiff_t)c * channel_stride + (ptrdiff_t)x * (planar ? 1 : 3)] = value;
         }
     }
 }
+
 // Eight noisy bytes: v + amp·n, rounded half up, saturated to 0...255.
 AVX2 static inline __m128i noisy_u8x8(__m128i bytes, __m256 amp, __m256 n) {
     __m256 f = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), _mm256_mul_ps(amp, n));
@@ -509,76 +473,56 @@ AVX2 static inline __m128i noisy_u8x8(__m128i bytes, __m256 amp, __m256 n) {
     return _mm_packus_epi16(w, w);
 }
 
-// uint8 output: planar (NCHW) picks each channel's bytes with the same shuffles as the float
-// path; interleaved (NHWC) without flip or noise is a copy.
-AVX2 static void emit_u8_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
-                              const float *amp, uint8_t *dst, ptrdiff_t channel_stride, ptrdiff_t step) {
-    if (step == 3 && channel_stride == 1 && !flip_h && !noise) {
+// uint8: the picked bytes (+ amp * noise, rounded); interleaved without flip or noise is a copy.
+AVX2 static inline __attribute__((always_inline)) void emit_u8_body(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
+                              const float *amp, uint8_t *dst, ptrdiff_t channel_stride, int planar) {
+    if (!planar && !flip_h && !noise) {
         memcpy(dst, row, (size_t)width * 3);
         return;
     }
-    // Byte-shuffle masks: planar picks channel c of 8 pixels; interleaved picks output bytes
-    // 8v ... 8v+7 of 8 pixels (mirrored when flipping).
-    const int planar = step == 1;
-    __m128i lo_mask[3], hi_mask[3];
+    pick_plan plan;
+    make_pick_plan(planar, flip_h, &plan);
     __m256 am[3];
-    __m256i take[3];
-    __m256 is_g[3], is_b[3];
-    for (int v = 0; v < 3; v++) {
-        int8_t lo[16], hi[16];
-        memset(lo, -1, sizeof lo);
-        memset(hi, -1, sizeof hi);
-        float a8[8];
-        int32_t lane[8], g8[8], b8[8];
-        for (int j = 0; j < 8; j++) {
-            int k = planar ? j : (v * 8 + j) / 3, c = planar ? v : (v * 8 + j) % 3;
-            int byte = (flip_h ? 7 - k : k) * 3 + c;
-            if (byte < 16) lo[j] = (int8_t)byte;
-            else hi[j] = (int8_t)(byte - 16);
-            a8[j] = amp[c];
-            lane[j] = k;
-            g8[j] = c == 1 ? -1 : 0;
-            b8[j] = c == 2 ? -1 : 0;
-        }
-        lo_mask[v] = _mm_loadu_si128((const __m128i *)lo);
-        hi_mask[v] = _mm_loadu_si128((const __m128i *)hi);
-        am[v] = _mm256_loadu_ps(a8);
-        take[v] = _mm256_loadu_si256((const __m256i *)lane);
-        is_g[v] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)g8));
-        is_b[v] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)b8));
-    }
+    for (int v = 0; v < 3; v++) am[v] = plan_channels(&plan, v, amp);
     int32_t x = 0;
     for (; x + 8 <= width; x += 8) {
         const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
         __m128i a = _mm_loadu_si128((const __m128i *)p);
         __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
         for (int v = 0; v < 3; v++) {
-            __m128i bytes = _mm_or_si128(_mm_shuffle_epi8(a, lo_mask[v]), _mm_shuffle_epi8(b, hi_mask[v]));
-            if (noise) {
-                __m256 n;
-                if (planar) {
-                    n = _mm256_loadu_ps(noise + (size_t)v * (size_t)width + (size_t)x);
-                } else {
-                    __m256 nr = _mm256_loadu_ps(noise + x);
-                    __m256 ng = _mm256_loadu_ps(noise + (size_t)width + (size_t)x);
-                    __m256 nb = _mm256_loadu_ps(noise + 2 * (size_t)width + (size_t)x);
-                    n = _mm256_permutevar8x32_ps(nr, take[v]);
-                    n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(ng, take[v]), is_g[v]);
-                    n = _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(nb, take[v]), is_b[v]);
-                }
-                bytes = noisy_u8x8(bytes, am[v], n);
-            }
-            uint8_t *o = planar ? dst + (ptrdiff_t)v * channel_stride + x : dst + (ptrdiff_t)x * 3 + 8 * v;
-            _mm_storel_epi64((__m128i *)o, bytes);
+            __m128i bytes = plan_pick(&plan, v, a, b);
+            if (noise) bytes = noisy_u8x8(bytes, am[v], plan_noise(&plan, planar, v, noise, width, x));
+            _mm_storel_epi64((__m128i *)PLAN_OUT(dst, planar, v, x, channel_stride), bytes);
         }
     }
-    for (; x < width; x++) {
+    for (; x < width; x++) {  // the last pixels: the portable arithmetic
         const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - x : x) * 3;
         for (int c = 0; c < 3; c++) {
-            uint8_t *o = dst + (ptrdiff_t)c * channel_stride + (ptrdiff_t)x * step;
+            uint8_t *o = dst + (ptrdiff_t)c * channel_stride + (ptrdiff_t)x * (planar ? 1 : 3);
             *o = noise ? noisy_u8(px[c], amp[c], noise[(size_t)c * (size_t)width + (size_t)x]) : px[c];
         }
     }
+}
+AVX2 static void emit_f32_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *scale,
+                                      const float *bias, const float *noise, const float *amp, float *dst,
+                                      ptrdiff_t channel_stride) {
+    emit_f32_body(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride, 1);
+}
+
+AVX2 static void emit_f32_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
+                                           const float *scale, const float *bias, const float *noise,
+                                           const float *amp, float *dst) {
+    emit_f32_body(row, width, flip_h, scale, bias, noise, amp, dst, 1, 0);
+}
+
+AVX2 static void emit_u8_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
+                                     const float *amp, uint8_t *dst, ptrdiff_t channel_stride) {
+    emit_u8_body(row, width, flip_h, noise, amp, dst, channel_stride, 1);
+}
+
+AVX2 static void emit_u8_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
+                                          const float *amp, uint8_t *dst) {
+    emit_u8_body(row, width, flip_h, noise, amp, dst, 1, 0);
 }
 #endif
 
@@ -624,11 +568,11 @@ void aug_emit_row_f32(const uint8_t *row, int32_t width, int32_t flip_h, const f
                       ptrdiff_t channel_stride, ptrdiff_t step) {
 #if AUG_HAVE_AVX2_BODY
     if (step == 1 && aug_kernels_simd_level() > 0) {
-        emit_planar_avx2(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride);
+        emit_f32_planar_avx2(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride);
         return;
     }
     if (step == 3 && channel_stride == 1 && aug_kernels_simd_level() > 0) {
-        emit_interleaved_avx2(row, width, flip_h, scale, bias, noise, amp, dst);
+        emit_f32_interleaved_avx2(row, width, flip_h, scale, bias, noise, amp, dst);
         return;
     }
 #endif
@@ -638,8 +582,12 @@ void aug_emit_row_f32(const uint8_t *row, int32_t width, int32_t flip_h, const f
 void aug_emit_row_u8(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
                      const float *amp, uint8_t *dst, ptrdiff_t channel_stride, ptrdiff_t step) {
 #if AUG_HAVE_AVX2_BODY
-    if (((step == 1) || (step == 3 && channel_stride == 1)) && aug_kernels_simd_level() > 0) {
-        emit_u8_avx2(row, width, flip_h, noise, amp, dst, channel_stride, step);
+    if (step == 1 && aug_kernels_simd_level() > 0) {
+        emit_u8_planar_avx2(row, width, flip_h, noise, amp, dst, channel_stride);
+        return;
+    }
+    if (step == 3 && channel_stride == 1 && aug_kernels_simd_level() > 0) {
+        emit_u8_interleaved_avx2(row, width, flip_h, noise, amp, dst);
         return;
     }
 #endif
