@@ -70,38 +70,39 @@ public struct OutputFormat: Sendable, Hashable, Codable {
         let h = image.height
         let plane = w * h
         let noisy = noiseSigma > 0
-        // float32: (v/255 − mean) / std as one multiply and one add per element.
-        let scales = (0..<3).map { 1 / (255 * std[$0]) }
-        let biases = (0..<3).map { -mean[$0] / std[$0] }
-        let amps = (0..<3).map { dtype == .float32 ? noiseSigma / std[$0] : noiseSigma * 255 }
         // Element (x, c) of output row y lands at `rowStart + c * channelStride + x * step`.
         let channelStride = layout == .nchw ? plane : 1
         let step = layout == .nchw ? 1 : 3
-        var noiseRow = [Float](repeating: 0, count: noisy ? w * 3 : 0)
-        image.pixels.withUnsafeBufferPointer { pbuf in
-            scales.withUnsafeBufferPointer { sbuf in
-                biases.withUnsafeBufferPointer { bbuf in
-                    amps.withUnsafeBufferPointer { abuf in
-                        noiseRow.withUnsafeMutableBufferPointer { nbuf in
-                            NoiseTable.values.withUnsafeBufferPointer { tbuf in
-                                let src = pbuf.baseAddress!
-                                for y in 0..<h {
-                                    if noisy { NoiseTable.fill(nbuf, from: tbuf, random: &random) }
-                                    let row = src + (flipV ? h - 1 - y : y) * w * 3
-                                    let rowStart = layout == .nchw ? y &* w : y &* w &* 3
-                                    switch dtype {
-                                    case .float32:
-                                        aug_emit_row_f32(
-                                            row, Int32(w), flipH ? 1 : 0, sbuf.baseAddress!, bbuf.baseAddress!,
-                                            noisy ? UnsafePointer(nbuf.baseAddress!) : nil, abuf.baseAddress!,
-                                            destination.assumingMemoryBound(to: Float.self) + rowStart, channelStride, step)
-                                    case .uint8:
-                                        aug_emit_row_u8(
-                                            row, Int32(w), flipH ? 1 : 0, noisy ? UnsafePointer(nbuf.baseAddress!) : nil,
-                                            abuf.baseAddress!, destination.assumingMemoryBound(to: UInt8.self) + rowStart,
-                                            channelStride, step)
-                                    }
-                                }
+        // Per-channel constants and the row's noise live on the stack: no allocation per image.
+        // Constants: 3 scales, 3 biases (float32: (v/255 − mean) / std as a multiply and an add),
+        // 3 noise amplitudes.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { constants in
+            for c in 0..<3 {
+                constants[c] = 1 / (255 * std[c])
+                constants[3 + c] = -mean[c] / std[c]
+                constants[6 + c] = dtype == .float32 ? noiseSigma / std[c] : noiseSigma * 255
+            }
+            let scales = UnsafePointer(constants.baseAddress!)
+            let biases = scales + 3
+            let amps = scales + 6
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: noisy ? w * 3 : 1) { noiseRow in
+                image.pixels.withUnsafeBufferPointer { pbuf in
+                    NoiseTable.values.withUnsafeBufferPointer { tbuf in
+                        let src = pbuf.baseAddress!
+                        let noise = noisy ? UnsafePointer(noiseRow.baseAddress!) : nil
+                        for y in 0..<h {
+                            if noisy { NoiseTable.fill(noiseRow, from: tbuf, random: &random) }
+                            let row = src + (flipV ? h - 1 - y : y) * w * 3
+                            let rowStart = layout == .nchw ? y &* w : y &* w &* 3
+                            switch dtype {
+                            case .float32:
+                                aug_emit_row_f32(
+                                    row, Int32(w), flipH ? 1 : 0, scales, biases, noise, amps,
+                                    destination.assumingMemoryBound(to: Float.self) + rowStart, channelStride, step)
+                            case .uint8:
+                                aug_emit_row_u8(
+                                    row, Int32(w), flipH ? 1 : 0, noise, amps,
+                                    destination.assumingMemoryBound(to: UInt8.self) + rowStart, channelStride, step)
                             }
                         }
                     }

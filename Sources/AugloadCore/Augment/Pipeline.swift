@@ -2,8 +2,10 @@
 /// a caller-provided buffer.
 ///
 /// Leading geometric steps are planned and realised once (see ``GeometryRealizer``); a trailing
-/// ``GaussianNoise`` is fused into the output pass. Everything a sample allocates lives in a
-/// ``Workspace`` reused across samples, so a warm worker allocates nothing per image.
+/// ``GaussianNoise`` is fused into the output pass. The buffers a sample needs (file bytes, decoded
+/// region, resampled image, taps) live in a ``Workspace`` reused across samples, and the output
+/// pass's scratch on the stack. (Measured: ~23 small `malloc`s per image in all, 11 of them
+/// libjpeg's own per decode; malloc and free are ~0.2 % of the CPU in profiles.)
 ///
 ///     let pipeline = Pipeline(
 ///         steps: [Resize(shorterSide: 256), RandomCrop(width: 224, height: 224), Flip(), GaussianNoise(sigma: 0.05)],
