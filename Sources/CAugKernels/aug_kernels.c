@@ -1,10 +1,11 @@
-// aug_kernels.c — resampling passes and float conversion: a portable body and an AVX2 body each.
+// aug_kernels.c — resampling passes, output conversion (float32 and uint8) and noise: a portable
+// body and an AVX2 body each.
 //
 // The AVX2 bodies are compiled with a per-function target attribute and chosen at run time
 // (`__builtin_cpu_supports`), so the binary still runs on any x86-64; other architectures get the
 // portable bodies only. Both bodies of a kernel give the same bytes: the resampling is integer
-// arithmetic, and the float conversion does the same IEEE operations in the same order (no
-// contraction into fused multiply-adds).
+// arithmetic, and the conversions do the same IEEE operations in the same order (no contraction
+// into fused multiply-adds).
 #include "aug_kernels.h"
 
 #include <math.h>

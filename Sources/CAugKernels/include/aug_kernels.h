@@ -1,11 +1,11 @@
 // aug_kernels.h — the per-pixel inner loops of augmentation, written for SIMD.
 //
-// Why C: these loops are most of augload's own CPU time per image (resampling and the float
-// conversion into the batch). The arithmetic needs 32-bit lane multiplies and byte shuffles that
-// Swift only reaches through the x86-64 baseline (SSE2, no 32-bit multiply); here each kernel has
-// an AVX2 body chosen at run time and a portable body, and both give bit-identical results (all
-// resampling arithmetic is exact integer arithmetic; the float path does the same IEEE
-// operations in the same order).
+// Why C: these loops are most of augload's own CPU time per image (resampling, the conversion
+// into the batch, the noise). They want byte shuffles, 16-bit multiply-adds, gathers and 32-bit
+// lane multiplies, which Swift code compiled for the x86-64 baseline (SSE2) cannot reach; here each
+// kernel has an AVX2 body chosen at run time and a portable body, and both give bit-identical
+// results (resampling is exact integer arithmetic; the float paths do the same IEEE operations in
+// the same order).
 //
 // Resampling weights are fixed point with P fractional bits, small enough that every weight fits
 // 16 bits (two taps then cost one 16-bit multiply-add); an output is
@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 /// The fractional bits augload's resampler gives its weights: a weight of 1.0 is 2^14 and fits
-/// int16. (The kernels take the precision per axis; 1 ... 22 work.)
+/// int16. (The kernels take the precision per axis; any works whose weights fit int16.)
 #define AUG_RESAMPLE_PRECISION 14
 
 /// Entries of the noise table `aug_noise_fill` indexes (12 bits).
