@@ -36,7 +36,7 @@ void aug_kernels_force_portable(int portable);
 
 /// One axis of a resampling: output i reads `counts[i]` inputs from `starts[i]` with the weights
 /// `weights[i * ksize ...]` (entries past `counts[i]` are zero), each in the int16 range, with
-/// `precision` fractional bits (1 ... 22).
+/// `precision` fractional bits.
 typedef struct aug_axis {
     const int32_t *_Nonnull starts;
     const int32_t *_Nonnull counts;
