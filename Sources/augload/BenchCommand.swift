@@ -68,12 +68,16 @@ struct BenchCommand: ParsableCommand {
             fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-", "-", "-",
         ])
         for r in result.runs {
+            // A steady state needs a batch after the first; with one batch there is none.
+            let steady = r.batches > 1
+            func s(_ text: @autoclosure () -> String) -> String { steady ? text() : "-" }
             rows.append([
-                "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), fixed(r.steadyImagesPerSecond, 0),
-                fixed(r.steadyRatioToCeiling, 2), fixed(r.steadyCPUMillisecondsPerImage, 2),
-                fixed(r.steadyCPURatioToCeiling, 2), fixed(r.timeToFirstBatchSeconds, 3) + " s",
-                fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms", fixed(r.steadyConsumerCoreFraction * 100, 2) + " %",
-                fixed(r.steadyLoaderCoreFraction * 100, 1) + " %",
+                "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), s(fixed(r.steadyImagesPerSecond, 0)),
+                s(fixed(r.steadyRatioToCeiling, 2)), s(fixed(r.steadyCPUMillisecondsPerImage, 2)),
+                s(fixed(r.steadyCPURatioToCeiling, 2)), fixed(r.timeToFirstBatchSeconds, 3) + " s",
+                s(fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms"),
+                s(fixed(r.steadyConsumerCoreFraction * 100, 2) + " %"),
+                s(fixed(r.steadyLoaderCoreFraction * 100, 1) + " %"),
                 megabytes(r.peakMemoryBytes),
                 "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
             ])
