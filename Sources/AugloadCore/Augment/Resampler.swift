@@ -31,8 +31,6 @@ public struct Resampler: Sendable {
         var counts: [Int32] = []
         var weights: [Int32] = []
         var ksize = 0
-        /// The normalised weights before quantisation (reused storage).
-        private var exact: [Double] = []
         /// The first input index any output needs.
         public private(set) var lower = 0
         /// One past the last input index any output needs.
@@ -57,8 +55,8 @@ public struct Resampler: Sendable {
             starts.removeAll(keepingCapacity: true)
             counts.removeAll(keepingCapacity: true)
             weights.removeAll(keepingCapacity: true)
-            exact.removeAll(keepingCapacity: true)
-            exact.reserveCapacity(outSize * ksize)
+            weights.reserveCapacity(outSize * ksize)
+            let one = Double(1 << Resampler.precision)
             let inverse = 1.0 / filterScale
             var lo = Int.max
             var hi = Int.min
@@ -83,7 +81,7 @@ public struct Resampler: Sendable {
                     for x in 0..<ksize {
                         var w = x < n ? k[x] : 0
                         if x < n && total != 0 { w /= total }
-                        exact.append(w)
+                        weights.append(Int32(w < 0 ? (-0.5 + w * one) : (0.5 + w * one)))
                     }
                     starts.append(Int32(xmin))
                     counts.append(Int32(n))
@@ -93,9 +91,6 @@ public struct Resampler: Sendable {
                     }
                 }
             }
-            let one = Double(1 << Resampler.precision)
-            weights.reserveCapacity(exact.count)
-            for w in exact { weights.append(Int32(w < 0 ? (-0.5 + w * one) : (0.5 + w * one))) }
             if lo > hi {
                 lo = 0
                 hi = 0
