@@ -105,16 +105,17 @@ static void noise_portable(const float *table, uint64_t key, float *out, int32_t
     }
 }
 
-static void emit_portable(const uint8_t *row, int32_t width, int32_t flip_h, const float *scale,
-                          const float *bias, const float *noise, const float *amp, float *dst,
-                          ptrdiff_t channel_stride, ptrdiff_t step) {
+// The output pixels x0 ..< width of a row (the AVX2 bodies finish their rows with these).
+static void emit_portable(const uint8_t *row, int32_t width, int32_t x0, int32_t flip_h,
+                          const float *scale, const float *bias, const float *noise,
+                          const float *amp, float *dst, ptrdiff_t channel_stride, ptrdiff_t step) {
     for (int c = 0; c < 3; c++) {
         float *o = dst + (ptrdiff_t)c * channel_stride;
-        const uint8_t *p = row + (flip_h ? (ptrdiff_t)(width - 1) * 3 : 0) + c;
+        const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 1 - x0 : x0) * 3 + c;
         ptrdiff_t pstep = flip_h ? -3 : 3;
         const float sc = scale[c], bi = bias[c], a = amp[c];
         const float *n = noise ? noise + (size_t)c * (size_t)width : NULL;
-        for (int32_t x = 0; x < width; x++, p += pstep) {
+        for (int32_t x = x0; x < width; x++, p += pstep) {
             float value = (float)*p * sc;
             value = value + bi;
             if (n) {
@@ -134,15 +135,16 @@ static inline uint8_t noisy_u8(uint8_t v, float amp, float n) {
     return (uint8_t)(f <= 0.0f ? 0.0f : (f >= 255.0f ? 255.0f : f));
 }
 
-static void emit_u8_portable(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
-                             const float *amp, uint8_t *dst, ptrdiff_t channel_stride,
-                             ptrdiff_t step) {
+// The output pixels x0 ..< width of a row, as uint8.
+static void emit_u8_portable(const uint8_t *row, int32_t width, int32_t x0, int32_t flip_h,
+                             const float *noise, const float *amp, uint8_t *dst,
+                             ptrdiff_t channel_stride, ptrdiff_t step) {
     for (int c = 0; c < 3; c++) {
         uint8_t *o = dst + (ptrdiff_t)c * channel_stride;
-        const uint8_t *p = row + (flip_h ? (ptrdiff_t)(width - 1) * 3 : 0) + c;
+        const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 1 - x0 : x0) * 3 + c;
         ptrdiff_t pstep = flip_h ? -3 : 3;
         const float *n = noise ? noise + (size_t)c * (size_t)width : NULL;
-        for (int32_t x = 0; x < width; x++, p += pstep) {
+        for (int32_t x = x0; x < width; x++, p += pstep) {
             o[(ptrdiff_t)x * step] = n ? noisy_u8(*p, amp[c], n[x]) : *p;
         }
     }
@@ -420,51 +422,6 @@ AVX2 static inline __m256 plan_noise(const pick_plan *plan, int planar, int v, c
     return _mm256_blendv_ps(n, _mm256_permutevar8x32_ps(nb, plan->pixel[v]), plan->is_b[v]);
 }
 
-// Where group v of pixels x..x+7 goes: planar rows are channel_stride apart, interleaved output
-// is contiguous.
-#define PLAN_OUT(dst, planar, v, x, channel_stride) \
-    ((planar) ? (dst) + (ptrdiff_t)(v) * (channel_stride) + (x) : (dst) + (ptrdiff_t)(x) * 3 + 8 * (v))
-
-// float32: v * scale + bias (+ amp * noise), eight lanes at a time. Inlined into one function per
-// layout, so the layout tests fold away.
-AVX2 static inline __attribute__((always_inline)) void emit_f32_body(const uint8_t *row, int32_t width, int32_t flip_h, const float *scale,
-                               const float *bias, const float *noise, const float *amp, float *dst,
-                               ptrdiff_t channel_stride, int planar) {
-    pick_plan plan;
-    make_pick_plan(planar, flip_h, &plan);
-    __m256 sc[3], bi[3], am[3];
-    for (int v = 0; v < 3; v++) {
-        sc[v] = plan_channels(&plan, v, scale);
-        bi[v] = plan_channels(&plan, v, bias);
-        am[v] = plan_channels(&plan, v, amp);
-    }
-    int32_t x = 0;
-    for (; x + 8 <= width; x += 8) {
-        // Output x..x+7 reads source pixels x..x+7, or width-8-x..width-1-x mirrored.
-        const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
-        __m128i a = _mm_loadu_si128((const __m128i *)p);
-        __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
-        for (int v = 0; v < 3; v++) {
-            __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(plan_pick(&plan, v, a, b)));
-            f = _mm256_add_ps(_mm256_mul_ps(f, sc[v]), bi[v]);
-            if (noise) f = _mm256_add_ps(f, _mm256_mul_ps(am[v], plan_noise(&plan, planar, v, noise, width, x)));
-            _mm256_storeu_ps(PLAN_OUT(dst, planar, v, x, channel_stride), f);
-        }
-    }
-    for (; x < width; x++) {  // the last pixels: the portable arithmetic
-        const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - x : x) * 3;
-        for (int c = 0; c < 3; c++) {
-            float value = (float)px[c] * scale[c];
-            value = value + bias[c];
-            if (noise) {
-                float scaled = amp[c] * noise[(size_t)c * (size_t)width + (size_t)x];
-                value = value + scaled;
-            }
-            dst[(ptrdiff_t)c * channel_stride + (ptrdiff_t)x * (planar ? 1 : 3)] = value;
-        }
-    }
-}
-
 // Eight noisy bytes: v + amp·n, rounded half up, saturated to 0...255.
 AVX2 static inline __m128i noisy_u8x8(__m128i bytes, __m256 amp, __m256 n) {
     __m256 f = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), _mm256_mul_ps(amp, n));
@@ -474,56 +431,75 @@ AVX2 static inline __m128i noisy_u8x8(__m128i bytes, __m256 amp, __m256 n) {
     return _mm_packus_epi16(w, w);
 }
 
-// uint8: the picked bytes (+ amp * noise, rounded); interleaved without flip or noise is a copy.
-AVX2 static inline __attribute__((always_inline)) void emit_u8_body(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
-                              const float *amp, uint8_t *dst, ptrdiff_t channel_stride, int planar) {
-    if (!planar && !flip_h && !noise) {
+// One row of output, eight pixels per step, then the portable body for the last few. float32:
+// v * scale + bias (+ amp * noise); uint8: the picked bytes (+ amp * noise, rounded; interleaved
+// without flip or noise is a copy). Inlined into one function per dtype and layout, so those tests
+// fold away. Group v of pixels x..x+7 goes to element v * channel_stride + x (planar) or
+// 3x + 8v (interleaved).
+AVX2 static inline __attribute__((always_inline)) void emit_body(
+    const uint8_t *row, int32_t width, int32_t flip_h, const float *scale, const float *bias,
+    const float *noise, const float *amp, void *dst, ptrdiff_t channel_stride, int planar, int is_float) {
+    if (!is_float && !planar && !flip_h && !noise) {
         memcpy(dst, row, (size_t)width * 3);
         return;
     }
     pick_plan plan;
     make_pick_plan(planar, flip_h, &plan);
-    __m256 am[3];
-    for (int v = 0; v < 3; v++) am[v] = plan_channels(&plan, v, amp);
+    __m256 sc[3], bi[3], am[3];
+    for (int v = 0; v < 3; v++) {
+        if (is_float) {
+            sc[v] = plan_channels(&plan, v, scale);
+            bi[v] = plan_channels(&plan, v, bias);
+        }
+        am[v] = plan_channels(&plan, v, amp);
+    }
     int32_t x = 0;
     for (; x + 8 <= width; x += 8) {
+        // Output x..x+7 reads source pixels x..x+7, or width-8-x..width-1-x mirrored.
         const uint8_t *p = row + (ptrdiff_t)(flip_h ? width - 8 - x : x) * 3;
         __m128i a = _mm_loadu_si128((const __m128i *)p);
         __m128i b = _mm_loadl_epi64((const __m128i *)(p + 16));
         for (int v = 0; v < 3; v++) {
             __m128i bytes = plan_pick(&plan, v, a, b);
-            if (noise) bytes = noisy_u8x8(bytes, am[v], plan_noise(&plan, planar, v, noise, width, x));
-            _mm_storel_epi64((__m128i *)PLAN_OUT(dst, planar, v, x, channel_stride), bytes);
+            ptrdiff_t at = planar ? (ptrdiff_t)v * channel_stride + x : (ptrdiff_t)x * 3 + 8 * v;
+            if (is_float) {
+                __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+                f = _mm256_add_ps(_mm256_mul_ps(f, sc[v]), bi[v]);
+                if (noise) f = _mm256_add_ps(f, _mm256_mul_ps(am[v], plan_noise(&plan, planar, v, noise, width, x)));
+                _mm256_storeu_ps((float *)dst + at, f);
+            } else {
+                if (noise) bytes = noisy_u8x8(bytes, am[v], plan_noise(&plan, planar, v, noise, width, x));
+                _mm_storel_epi64((__m128i *)((uint8_t *)dst + at), bytes);
+            }
         }
     }
-    for (; x < width; x++) {  // the last pixels: the portable arithmetic
-        const uint8_t *px = row + (ptrdiff_t)(flip_h ? width - 1 - x : x) * 3;
-        for (int c = 0; c < 3; c++) {
-            uint8_t *o = dst + (ptrdiff_t)c * channel_stride + (ptrdiff_t)x * (planar ? 1 : 3);
-            *o = noise ? noisy_u8(px[c], amp[c], noise[(size_t)c * (size_t)width + (size_t)x]) : px[c];
-        }
-    }
+    if (x == width) return;
+    ptrdiff_t step = planar ? 1 : 3;
+    if (is_float) emit_portable(row, width, x, flip_h, scale, bias, noise, amp, dst, channel_stride, step);
+    else emit_u8_portable(row, width, x, flip_h, noise, amp, dst, channel_stride, step);
 }
-AVX2 static void emit_f32_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *scale,
-                                      const float *bias, const float *noise, const float *amp, float *dst,
-                                      ptrdiff_t channel_stride) {
-    emit_f32_body(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride, 1);
+
+AVX2 static void emit_f32_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
+                                      const float *scale, const float *bias, const float *noise,
+                                      const float *amp, float *dst, ptrdiff_t channel_stride) {
+    emit_body(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride, 1, 1);
 }
 
 AVX2 static void emit_f32_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
                                            const float *scale, const float *bias, const float *noise,
                                            const float *amp, float *dst) {
-    emit_f32_body(row, width, flip_h, scale, bias, noise, amp, dst, 1, 0);
+    emit_body(row, width, flip_h, scale, bias, noise, amp, dst, 1, 0, 1);
 }
 
-AVX2 static void emit_u8_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
-                                     const float *amp, uint8_t *dst, ptrdiff_t channel_stride) {
-    emit_u8_body(row, width, flip_h, noise, amp, dst, channel_stride, 1);
+AVX2 static void emit_u8_planar_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
+                                     const float *noise, const float *amp, uint8_t *dst,
+                                     ptrdiff_t channel_stride) {
+    emit_body(row, width, flip_h, NULL, NULL, noise, amp, dst, channel_stride, 1, 0);
 }
 
-AVX2 static void emit_u8_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
-                                          const float *amp, uint8_t *dst) {
-    emit_u8_body(row, width, flip_h, noise, amp, dst, 1, 0);
+AVX2 static void emit_u8_interleaved_avx2(const uint8_t *row, int32_t width, int32_t flip_h,
+                                          const float *noise, const float *amp, uint8_t *dst) {
+    emit_body(row, width, flip_h, NULL, NULL, noise, amp, dst, 1, 0, 0);
 }
 #endif
 
@@ -577,7 +553,7 @@ void aug_emit_row_f32(const uint8_t *row, int32_t width, int32_t flip_h, const f
         return;
     }
 #endif
-    emit_portable(row, width, flip_h, scale, bias, noise, amp, dst, channel_stride, step);
+    emit_portable(row, width, 0, flip_h, scale, bias, noise, amp, dst, channel_stride, step);
 }
 
 void aug_emit_row_u8(const uint8_t *row, int32_t width, int32_t flip_h, const float *noise,
@@ -592,5 +568,5 @@ void aug_emit_row_u8(const uint8_t *row, int32_t width, int32_t flip_h, const fl
         return;
     }
 #endif
-    emit_u8_portable(row, width, flip_h, noise, amp, dst, channel_stride, step);
+    emit_u8_portable(row, width, 0, flip_h, noise, amp, dst, channel_stride, step);
 }

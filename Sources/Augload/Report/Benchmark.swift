@@ -128,16 +128,6 @@ public enum Benchmark {
         return result
     }
 
-    /// The bytes of every readable file.
-    static func readAll(_ paths: [String]) -> [[UInt8]] {
-        var files: [[UInt8]] = []
-        var reader = FileBytes()
-        for p in paths {
-            if (try? reader.read(path: p)) != nil { files.append(reader.bytes) }
-        }
-        return files
-    }
-
     /// The average of several ceiling measurements (rates and CPU per image averaged).
     static func mean(_ list: ArraySlice<Ceiling>) -> Ceiling {
         guard var m = list.first else { return Ceiling() }
@@ -148,12 +138,13 @@ public enum Benchmark {
         return m
     }
 
-    /// Decodes every file once on this thread, from memory.
+    /// Decodes every file once on this thread, from memory (the files are read first, untimed).
     public static func ceiling(_ paths: [String], options: DecodeOptions) -> Ceiling {
-        ceiling(readAll(paths), options: options)
-    }
-
-    static func ceiling(_ files: [[UInt8]], options: DecodeOptions) -> Ceiling {
+        var files: [[UInt8]] = []
+        var reader = FileBytes()
+        for p in paths {
+            if (try? reader.read(path: p)) != nil { files.append(reader.bytes) }
+        }
         var image = Image()
         var c = Ceiling()
         let wall0 = monotonicSeconds()

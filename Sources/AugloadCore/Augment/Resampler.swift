@@ -140,7 +140,7 @@ public struct Resampler: Sendable {
             if verticalFirst {
                 verticalPass(
                     source + ((rowFirst - originY) * sourceWidth + columnFirst - originX) * 3, rowStride: sourceWidth * 3,
-                    firstRow: rowFirst, bytes: columns * 3, into: t, outHeight: outHeight)
+                    firstRow: rowFirst, bytes: columns * 3, into: t)
                 horizontalPass(
                     UnsafePointer(t), rowStride: columns * 3, columnOrigin: columnFirst,
                     sourceEnd: UnsafePointer(t) + outHeight * columns * 3, rows: outHeight, into: destination,
@@ -151,8 +151,7 @@ public struct Resampler: Sendable {
                     sourceEnd: source + (rowFirst - originY + rows) * sourceWidth * 3, rows: rows, into: t,
                     outWidth: outWidth)
                 verticalPass(
-                    UnsafePointer(t), rowStride: outWidth * 3, firstRow: rowFirst, bytes: outWidth * 3, into: destination,
-                    outHeight: outHeight)
+                    UnsafePointer(t), rowStride: outWidth * 3, firstRow: rowFirst, bytes: outWidth * 3, into: destination)
             }
         }
     }
@@ -170,12 +169,11 @@ public struct Resampler: Sendable {
         }
     }
 
-    /// Output row yy is the weighted sum of full-image rows `starts[yy] ..< starts[yy] + counts[yy]`
-    /// (each `bytes` long; full-image row `firstRow` is at `source`, rows `rowStride` apart); rows
-    /// packed in `destination`.
+    /// Output row yy (of ``vertical``'s outputs) is the weighted sum of full-image rows
+    /// `starts[yy] ..< starts[yy] + counts[yy]` (each `bytes` long; full-image row `firstRow` is at
+    /// `source`, rows `rowStride` apart); rows packed in `destination`.
     private func verticalPass(
-        _ source: UnsafePointer<UInt8>, rowStride: Int, firstRow: Int, bytes: Int,
-        into destination: UnsafeMutablePointer<UInt8>, outHeight: Int
+        _ source: UnsafePointer<UInt8>, rowStride: Int, firstRow: Int, bytes: Int, into destination: UnsafeMutablePointer<UInt8>
     ) {
         vertical.withKernelAxis { axis in
             aug_resample_vertical(source, rowStride, Int32(firstRow), bytes, axis, destination, bytes)
@@ -197,9 +195,4 @@ extension Resampler.Axis {
             }
         }
     }
-}
-
-@inline(__always)
-func clip8(_ v: Int32) -> UInt8 {
-    UInt8(truncatingIfNeeded: min(max(v, 0), 255))
 }
