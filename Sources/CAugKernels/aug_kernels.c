@@ -205,11 +205,13 @@ AVX2 static void vertical_avx2(const uint8_t *src, ptrdiff_t src_stride, int32_t
     }
 }
 
-// Horizontal: one output pixel per step, four taps per vector. A 16-byte load is broadcast to
-// both 128-bit lanes and shuffled into 16-bit pairs [R0 R1 G0 G1 B0 B1 0 0] (taps 0, 1) in the low
-// lane and taps 2, 3 in the high lane; the weight vector is [w0 w1 ×3, 0 0 | w2 w3 ×3, 0 0].
-// Weight vectors depend only on the output column: built once per call, used for every row.
-#define H_ROWS 4
+// Horizontal: four taps per vector. A 16-byte load is broadcast to both 128-bit lanes and shuffled
+// into 16-bit pairs [R0 R1 G0 G1 B0 B1 0 0] (taps 0, 1) in the low lane and taps 2, 3 in the high
+// lane; the weight vector is [w0 w1 ×3, 0 0 | w2 w3 ×3, 0 0], so a pixel's sums are its two lanes
+// added. Weight vectors depend only on the output column: built once per call, used for every
+// row. A step makes four columns of two rows, and reduces, packs and stores four pixels at once.
+#define H_ROWS 2
+#define H_COLS 4
 
 AVX2 static inline void horizontal_store(__m256i acc, __m128i shift, uint8_t *out, int last) {
     __m128i v = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
@@ -228,19 +230,24 @@ AVX2 static inline __m256i horizontal_taps(const uint8_t *p, __m256i shuffle, __
     return _mm256_madd_epi16(_mm256_shuffle_epi8(px, shuffle), weights);
 }
 
-// Two output pixels' sums in one reduction: [x: low + high lane | x+1: low + high lane], shifted
-// and packed together; pixel x's fourth byte is overwritten by pixel x + 1.
-AVX2 static inline void horizontal_store2(__m256i ax, __m256i ay, __m128i shift, uint8_t *out, int last) {
-    __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(ax, ay, 0x20), _mm256_permute2x128_si256(ax, ay, 0x31));
-    sum = _mm256_sra_epi32(sum, shift);
-    __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(sum, sum), _mm256_setzero_si256());
-    uint32_t a = (uint32_t)_mm256_cvtsi256_si32(bytes);
-    uint32_t b = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
-    memcpy(out, &a, 4);
+// Four pixels' sums (a, b, c, d) in one reduction: lanes added pairwise into [a | b] and [c | d],
+// shifted, packed to bytes [a c | b d] (4 bytes a pixel, the fourth zero), put in order and
+// compacted to the 12 bytes of RGB. Stores 16 bytes (the last 4 are overwritten by the next
+// pixels), or exactly 12 near the end of a row.
+AVX2 static inline void horizontal_store4(__m256i a, __m256i b, __m256i c, __m256i d, __m128i shift,
+                                          __m128i compact, uint8_t *out, int last) {
+    __m256i ab = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+    __m256i cd = _mm256_add_epi32(_mm256_permute2x128_si256(c, d, 0x20), _mm256_permute2x128_si256(c, d, 0x31));
+    __m256i words = _mm256_packs_epi32(_mm256_sra_epi32(ab, shift), _mm256_sra_epi32(cd, shift));
+    __m256i bytes = _mm256_packus_epi16(words, words);  // dwords: a c a c | b d b d
+    __m128i abcd = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 0, 0, 0, 0)));
+    abcd = _mm_shuffle_epi8(abcd, compact);
     if (last) {
-        memcpy(out + 3, &b, 3);
+        _mm_storel_epi64((__m128i *)out, abcd);
+        uint32_t tail = (uint32_t)_mm_extract_epi32(abcd, 2);
+        memcpy(out + 8, &tail, 4);
     } else {
-        memcpy(out + 3, &b, 4);
+        _mm_storeu_si128((__m128i *)out, abcd);
     }
 }
 
@@ -256,12 +263,26 @@ AVX2 static inline __m256i horizontal_weights(aug_axis axis, int32_t x, int32_t 
 
 #define H_CACHE 1024  // weight vectors kept at once (32 KiB of stack)
 
+// The sums of output column x for rows `row` and `row + src_stride` (r0, r1).
+#define H_COLUMN(x, r0, r1)                                                           \
+    do {                                                                              \
+        const __m256i *wv = cache + ((x) - c0) * groups_max;                          \
+        const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;                       \
+        r0 = init;                                                                    \
+        r1 = init;                                                                    \
+        for (int32_t g = 0; g < (axis.counts[x] + 3) / 4; g++, p += 12) {             \
+            r0 = _mm256_add_epi32(r0, horizontal_taps(p, shuffle, wv[g]));            \
+            r1 = _mm256_add_epi32(r1, horizontal_taps(p + src_stride, shuffle, wv[g])); \
+        }                                                                             \
+    } while (0)
+
 AVX2 static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride, int32_t first_col,
                                  const uint8_t *src_end, int32_t rows, aug_axis axis,
                                  uint8_t *dst, ptrdiff_t dst_stride) {
     const int8_t Z = -1;  // pshufb: zero byte
     const __m256i shuffle = _mm256_setr_epi8(0, Z, 3, Z, 1, Z, 4, Z, 2, Z, 5, Z, Z, Z, Z, Z,  //
                                              6, Z, 9, Z, 7, Z, 10, Z, 8, Z, 11, Z, Z, Z, Z, Z);
+    const __m128i compact = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, Z, Z, Z, Z);
     const __m256i init = _mm256_setr_epi32(HALF(axis), HALF(axis), HALF(axis), 0, 0, 0, 0, 0);
     const __m128i shift = _mm_cvtsi32_si128(axis.precision);
     const int32_t groups_max = (axis.ksize + 3) / 4;
@@ -277,9 +298,9 @@ AVX2 static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride, int32
     int32_t safe = rows;
     while (safe > 0 && (src_end - (src + (ptrdiff_t)(safe - 1) * src_stride)) < reach) safe--;
     // The weight vectors depend only on the output column: built once per call for all rows (in
-    // chunks of columns when an axis has more than the cache holds).
+    // chunks of columns when an axis has more than the cache holds; a chunk is whole steps).
     __m256i cache[H_CACHE];
-    const int32_t chunk = H_CACHE / groups_max >= 2 ? (H_CACHE / groups_max) & ~1 : 0;
+    const int32_t chunk = (H_CACHE / groups_max) & ~(H_COLS - 1);
     if (chunk == 0) safe = 0;
     const int32_t blocks = safe / H_ROWS;
     for (int32_t c0 = 0; blocks > 0 && c0 < axis.size; c0 += chunk) {
@@ -292,51 +313,33 @@ AVX2 static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride, int32
             const uint8_t *row = src + (ptrdiff_t)r * src_stride - (ptrdiff_t)first_col * 3;
             uint8_t *out = dst + (ptrdiff_t)r * dst_stride + (ptrdiff_t)c0 * 3;
             int32_t x = c0;
-            // Two columns at a time, four rows each: eight accumulators, four paired stores.
-            for (; x + 2 <= c1; x += 2, out += 6) {
-                const __m256i *wx = cache + (x - c0) * groups_max, *wy = wx + groups_max;
-                const int32_t gx = (axis.counts[x] + 3) / 4, gy = (axis.counts[x + 1] + 3) / 4;
-                const uint8_t *px = row + (ptrdiff_t)axis.starts[x] * 3, *py = row + (ptrdiff_t)axis.starts[x + 1] * 3;
-                __m256i a0 = init, a1 = init, a2 = init, a3 = init;
-                __m256i b0 = init, b1 = init, b2 = init, b3 = init;
-                for (int32_t g = 0; g < gx; g++, px += 12) {
-                    a0 = _mm256_add_epi32(a0, horizontal_taps(px, shuffle, wx[g]));
-                    a1 = _mm256_add_epi32(a1, horizontal_taps(px + src_stride, shuffle, wx[g]));
-                    a2 = _mm256_add_epi32(a2, horizontal_taps(px + 2 * src_stride, shuffle, wx[g]));
-                    a3 = _mm256_add_epi32(a3, horizontal_taps(px + 3 * src_stride, shuffle, wx[g]));
-                }
-                for (int32_t g = 0; g < gy; g++, py += 12) {
-                    b0 = _mm256_add_epi32(b0, horizontal_taps(py, shuffle, wy[g]));
-                    b1 = _mm256_add_epi32(b1, horizontal_taps(py + src_stride, shuffle, wy[g]));
-                    b2 = _mm256_add_epi32(b2, horizontal_taps(py + 2 * src_stride, shuffle, wy[g]));
-                    b3 = _mm256_add_epi32(b3, horizontal_taps(py + 3 * src_stride, shuffle, wy[g]));
-                }
-                const int last = x + 2 == axis.size;
-                horizontal_store2(a0, b0, shift, out, last);
-                horizontal_store2(a1, b1, shift, out + dst_stride, last);
-                horizontal_store2(a2, b2, shift, out + 2 * dst_stride, last);
-                horizontal_store2(a3, b3, shift, out + 3 * dst_stride, last);
+            for (; x + H_COLS <= c1; x += H_COLS, out += 3 * H_COLS) {
+                __m256i a0, a1, b0, b1, c0v, c1v, d0, d1;
+                H_COLUMN(x, a0, a1);
+                H_COLUMN(x + 1, b0, b1);
+                H_COLUMN(x + 2, c0v, c1v);
+                H_COLUMN(x + 3, d0, d1);
+                // The 4 spare bytes of a 16-byte store need two more pixels in the row.
+                const int last = x + H_COLS + 2 > axis.size;
+                horizontal_store4(a0, b0, c0v, d0, shift, compact, out, last);
+                horizontal_store4(a1, b1, c1v, d1, shift, compact, out + dst_stride, last);
             }
-            if (x < c1) {  // an odd last column (only in the last chunk: chunks are even)
-                const uint8_t *p = row + (ptrdiff_t)axis.starts[x] * 3;
-                for (int32_t k = 0; k < H_ROWS; k++) {
-                    __m256i acc = init;
-                    const uint8_t *pk = p + (ptrdiff_t)k * src_stride;
-                    for (int32_t g = 0; g < (axis.counts[x] + 3) / 4; g++, pk += 12) {
-                        acc = _mm256_add_epi32(acc, horizontal_taps(pk, shuffle, cache[(x - c0) * groups_max + g]));
-                    }
-                    horizontal_store(acc, shift, out + (ptrdiff_t)k * dst_stride, 1);
-                }
+            for (; x < c1; x++, out += 3) {  // the last columns of the last chunk (chunks are whole steps)
+                __m256i s0, s1;
+                H_COLUMN(x, s0, s1);
+                horizontal_store(s0, shift, out, x + 1 == axis.size);
+                horizontal_store(s1, shift, out + dst_stride, x + 1 == axis.size);
             }
         }
     }
     const int32_t r = blocks * H_ROWS;
     if (r < rows) {
-        // Fewer than four rows left, or rows whose loads would pass the buffer's end.
+        // The odd last row, or rows whose loads would pass the buffer's end.
         horizontal_portable(src + (ptrdiff_t)r * src_stride, src_stride, first_col, rows - r, axis,
                             dst + (ptrdiff_t)r * dst_stride, dst_stride);
     }
 }
+#undef H_COLUMN
 
 // Sixteen deviates per step: eight hashes (two multiplies each, all lanes at once), two gathers.
 AVX2 static void noise_avx2(const float *table, uint64_t key, float *out, int32_t count) {
