@@ -7,11 +7,12 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the decode-only ceiling and the full pipeline per worker count, in one run.",
         discussion: """
-            The ceiling decodes the same files on one core, from memory, with no augmentation. Each pipeline run reads, decodes, augments and hands over every batch of one epoch. "img/s" covers the whole epoch, start-up included; the other columns are the steady state, from the first batch handed out to the last. "vs ceiling" is steady img/s divided by (ceiling img/s x the cores the workers can use) and "CPU vs decode" is CPU per image (loader and workers) divided by the ceiling's: 1.00 means everything but decoding is free. The ceiling is measured before each run and after the last; each run is compared with the two measurements around it. "hand-off/batch" and "consumer core" are the CPU the consuming thread spends per batch (waiting for, taking and releasing it; nothing is copied) and its share of one core; "loader core" is the whole loader process (consumer, dispatcher thread, memory sampling).
+            The ceiling decodes the same files on one core, from memory, with no augmentation. Each pipeline run reads, decodes, augments and hands over every batch of one epoch. "img/s" covers the whole epoch, start-up included; the other columns are the steady state, from the first batch handed out to the last. "vs ceiling" is steady img/s divided by (ceiling img/s x the cores the workers can use) and "CPU vs decode" is CPU per image (loader and workers) divided by the ceiling's: 1.00 means everything but decoding is free. The ceiling is measured before each run and after the last; each run is compared with the two measurements around it. With --rounds N the whole sequence runs N times and a last table gives each worker count's median and range: on a shared machine single runs swing by 10 % or more. "hand-off/batch" and "consumer core" are the CPU the consuming thread spends per batch (waiting for, taking and releasing it; nothing is copied) and its share of one core; "loader core" is the whole loader process (consumer, dispatcher thread, memory sampling).
 
             Examples:
               augload bench data/train --workers 1,2,7
               augload bench data/train --workers 2 --images 2000 --crop resized --noise 0.05 --json
+              augload bench data/train --workers 0,2 --images 1000 --rounds 5
             """)
 
     @OptionGroup var options: SharedOptions
@@ -21,6 +22,14 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Use only the first N images of the folder (0 = all).")
     var images: Int = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "Measure every worker count this many times, alternating with the ceiling, and print the median and range of each ratio.",
+            discussion:
+                "A shared machine's speed drifts by 10 % or more between runs; the median of several rounds is the figure to compare."
+        ))
+    var rounds: Int = 1
 
     @Flag(help: "Print the result as JSON on stdout.")
     var json = false
@@ -35,6 +44,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard images >= 0 else { throw ValidationError("--images must be >= 0, got \(images)") }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be in 1...100, got \(rounds)") }
     }
 
     func run() throws {
@@ -42,7 +52,7 @@ struct BenchCommand: ParsableCommand {
         let showProgress = options.showsProgress(json: json)
         let result = try Benchmark.measure(
             folder: folder, options: options.imageOptions, workerCounts: workers, maxQueueSize: options.queue,
-            limit: images > 0 ? images : nil, epochs: options.epochs, logger: options.makeLogger()
+            limit: images > 0 ? images : nil, epochs: options.epochs, rounds: rounds, logger: options.makeLogger()
         ) { stage in
             if showProgress { writeStderr("\r\u{1B}[2Kbench: \(stage)…") }
         }
@@ -72,7 +82,8 @@ struct BenchCommand: ParsableCommand {
             let steady = r.batches > 1
             func s(_ text: @autoclosure () -> String) -> String { steady ? text() : "-" }
             rows.append([
-                "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0), s(fixed(r.steadyImagesPerSecond, 0)),
+                result.rounds > 1 ? "pipeline, round \(r.round)" : "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0),
+                s(fixed(r.steadyImagesPerSecond, 0)),
                 s(fixed(r.steadyRatioToCeiling, 2)), s(fixed(r.steadyCPUMillisecondsPerImage, 2)),
                 s(fixed(r.steadyCPURatioToCeiling, 2)), fixed(r.timeToFirstBatchSeconds, 3) + " s",
                 s(fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms"),
@@ -82,16 +93,34 @@ struct BenchCommand: ParsableCommand {
                 "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
             ])
         }
+        printTable(rows)
+        if c.failures > 0 { print("(\(c.failures) files failed to decode in the ceiling run)") }
+        guard result.rounds > 1 else { return }
+        print("\nmedian over \(result.rounds) rounds (min-max):")
+        var summary = [["workers", "steady img/s", "vs ceiling", "CPU vs decode", "first batch"]]
+        for s in result.summaries {
+            func spread(_ v: Benchmark.Spread, _ digits: Int, _ unit: String = "") -> String {
+                "\(fixed(v.median, digits))\(unit) (\(fixed(v.min, digits))-\(fixed(v.max, digits)))"
+            }
+            summary.append([
+                "\(s.workers)", spread(s.steadyImagesPerSecond, 0), spread(s.steadyRatioToCeiling, 2),
+                spread(s.steadyCPURatioToCeiling, 2), spread(s.timeToFirstBatchSeconds, 3, " s"),
+            ])
+        }
+        printTable(summary, leftAligned: false)
+    }
+
+    /// Prints rows as columns: the first left-aligned (a label), the others right-aligned.
+    private func printTable(_ rows: [[String]], leftAligned: Bool = true) {
         let widths = (0..<rows[0].count).map { col in rows.map { $0[col].count }.max() ?? 0 }
         for row in rows {
             print(
                 row.enumerated().map { i, cell in
-                    i == 0
+                    i == 0 && leftAligned
                         ? cell + String(repeating: " ", count: widths[i] - cell.count)
                         : String(repeating: " ", count: widths[i] - cell.count) + cell
                 }.joined(separator: "  "))
         }
-        if c.failures > 0 { print("(\(c.failures) files failed to decode in the ceiling run)") }
     }
 }
 

@@ -178,6 +178,36 @@ import Testing
         for column in ["decode only", "steady img/s", "vs ceiling", "CPU vs decode", "hand-off/batch", "loader core"] {
             #expect(table.stdout.contains(column), "\(column) in \(table.stdout)")
         }
+        #expect(!table.stdout.contains("median over"))
+    }
+
+    /// `--rounds 3`: every worker count three times, round by round, and per worker count the
+    /// median and range of the three runs' figures.
+    @Test func benchRoundsGiveMediansOfEveryRun() throws {
+        let r = try augload(["bench", Self.images, "--workers", "0,1", "--rounds", "3", "--json"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try json(r.stdout)
+        #expect(report["rounds"] as? Double == 3)
+        let runs = try #require(report["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["workers"] as? Double } == [0, 1, 0, 1, 0, 1])
+        #expect(runs.map { $0["round"] as? Double } == [1, 1, 2, 2, 3, 3])
+        let summaries = try #require(report["summaries"] as? [[String: Any]])
+        #expect(summaries.map { $0["workers"] as? Double } == [0, 1])
+        for (position, summary) in summaries.enumerated() {
+            #expect(summary["rounds"] as? Double == 3)
+            let own = runs.enumerated().filter { $0.offset % 2 == position }.map {
+                $0.element["steadyRatioToCeiling"] as? Double ?? -1
+            }
+            let spread = try #require(summary["steadyRatioToCeiling"] as? [String: Double])
+            // The median of three is the middle run's figure; min and max are the outer ones.
+            #expect(spread["median"] == own.sorted()[1] && spread["min"] == own.min() && spread["max"] == own.max())
+            #expect(own.allSatisfy { $0 > 0 })
+        }
+        let table = try augload(["bench", Self.images, "--workers", "1", "--rounds", "2"] + Self.small)
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("pipeline, round 2") && table.stdout.contains("median over 2 rounds"))
+        let bad = try augload(["bench", Self.images, "--rounds", "0"])
+        #expect(bad.status != 0 && bad.stderr.contains("--rounds"))
     }
 
     /// Ctrl-C and SIGTERM end every worker; a SIGKILLed loader's workers exit within a second.

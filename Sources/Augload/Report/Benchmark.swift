@@ -28,6 +28,8 @@ public enum Benchmark {
     public struct Run: Sendable, Codable {
         /// Worker processes (0: decoding on the loader's thread).
         public var workers = 0
+        /// Which round of the measurement this run belongs to (1-based).
+        public var round = 1
         /// Images delivered.
         public var images = 0
         /// Batches delivered.
@@ -78,23 +80,57 @@ public enum Benchmark {
         public var skipped = 0
     }
 
-    /// Everything one benchmark measured: the machine, the ceiling and one run per worker count.
+    /// The median and the range of one figure over the rounds of a measurement.
+    public struct Spread: Sendable, Codable, Equatable {
+        public var median = 0.0
+        public var min = 0.0
+        public var max = 0.0
+
+        public init(_ values: [Double]) {
+            let sorted = values.sorted()
+            guard let lo = sorted.first, let hi = sorted.last else { return }
+            let mid = sorted.count / 2
+            median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+            min = lo
+            max = hi
+        }
+    }
+
+    /// One worker count over all rounds: the ratios' medians are what a noisy machine can vouch
+    /// for; single rounds swing with the host's speed.
+    public struct Summary: Sendable, Codable {
+        public var workers = 0
+        /// Rounds the figures come from.
+        public var rounds = 0
+        public var steadyImagesPerSecond = Spread([])
+        public var steadyRatioToCeiling = Spread([])
+        public var steadyCPURatioToCeiling = Spread([])
+        public var timeToFirstBatchSeconds = Spread([])
+    }
+
+    /// Everything one benchmark measured: the machine, the ceiling and one run per worker count
+    /// and round.
     public struct Result: Sendable, Codable {
         /// Online processor cores of the machine.
         public var cores = 0
         /// Samples measured.
         public var images = 0
+        /// Rounds: each measures every worker count once, in the order given.
+        public var rounds = 1
         /// The decode-only ceiling: the mean of the measurements taken before each run and after
         /// the last (the machine's speed drifts; each run is compared with its neighbours).
         public var ceiling = Ceiling()
-        /// One run per requested worker count, in the order given.
+        /// One run per requested worker count and round, round by round.
         public var runs: [Run] = []
+        /// Per worker count, in the order given: the steady-state figures over all rounds.
+        public var summaries: [Summary] = []
     }
 
-    /// Measures `folder` (its first `limit` samples) with `options`.
+    /// Measures `folder` (its first `limit` samples) with `options`: `rounds` times over, each
+    /// round running every worker count once, with a ceiling measured between any two runs.
     public static func measure(
         folder: ImageFolder, options: ImageBatchOptions, workerCounts: [Int], maxQueueSize: Int = 10, limit: Int? = nil,
-        epochs: Int = 1,
+        epochs: Int = 1, rounds: Int = 1,
         logger: Logger = Logger(label: "augload"), progress: (String) -> Void = { _ in }
     ) throws(LoaderError) -> Result {
         let samples = limit.map { Array(folder.samples.prefix($0)) } ?? folder.samples
@@ -102,29 +138,47 @@ public enum Benchmark {
         var result = Result()
         result.cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         result.images = samples.count
+        result.rounds = max(rounds, 1)
         // Files are read again for each ceiling (from the page cache) rather than kept: held, they
         // would count in the runs' memory.
         let paths = samples.map(\.path)
-        progress("decode-only ceiling")
+        let label = { (round: Int) in result.rounds > 1 ? "round \(round)/\(result.rounds): " : "" }
+        progress("\(label(1))decode-only ceiling")
         var ceilings = [ceiling(paths, options: options.decode)]
-        for workers in workerCounts {
-            progress("pipeline, \(workers) workers")
-            var run = try pipeline(
-                subset, options: options, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, logger: logger)
-            progress("decode-only ceiling")
-            ceilings.append(ceiling(paths, options: options.decode))
-            let around = mean(ceilings.suffix(2))
-            let cores = Double(min(max(workers, 1), result.cores))
-            if around.imagesPerSecond > 0 {
-                run.ratioToCeiling = run.imagesPerSecond / (around.imagesPerSecond * cores)
-                run.steadyRatioToCeiling = run.steadyImagesPerSecond / (around.imagesPerSecond * cores)
+        for round in 1...result.rounds {
+            for workers in workerCounts {
+                progress("\(label(round))pipeline, \(workers) workers")
+                var run = try pipeline(
+                    subset, options: options, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs,
+                    logger: logger)
+                run.round = round
+                progress("\(label(round))decode-only ceiling")
+                ceilings.append(ceiling(paths, options: options.decode))
+                let around = mean(ceilings.suffix(2))
+                let cores = Double(min(max(workers, 1), result.cores))
+                if around.imagesPerSecond > 0 {
+                    run.ratioToCeiling = run.imagesPerSecond / (around.imagesPerSecond * cores)
+                    run.steadyRatioToCeiling = run.steadyImagesPerSecond / (around.imagesPerSecond * cores)
+                }
+                if around.cpuMillisecondsPerImage > 0 {
+                    run.steadyCPURatioToCeiling = run.steadyCPUMillisecondsPerImage / around.cpuMillisecondsPerImage
+                }
+                result.runs.append(run)
             }
-            if around.cpuMillisecondsPerImage > 0 {
-                run.steadyCPURatioToCeiling = run.steadyCPUMillisecondsPerImage / around.cpuMillisecondsPerImage
-            }
-            result.runs.append(run)
         }
         result.ceiling = mean(ceilings[...])
+        result.summaries = workerCounts.enumerated().map { position, workers in
+            // A worker count may be listed twice; each listing is its own column of runs.
+            let runs = result.runs.enumerated().filter { $0.offset % workerCounts.count == position }.map(\.element)
+            var summary = Summary()
+            summary.workers = workers
+            summary.rounds = runs.count
+            summary.steadyImagesPerSecond = Spread(runs.map(\.steadyImagesPerSecond))
+            summary.steadyRatioToCeiling = Spread(runs.map(\.steadyRatioToCeiling))
+            summary.steadyCPURatioToCeiling = Spread(runs.map(\.steadyCPURatioToCeiling))
+            summary.timeToFirstBatchSeconds = Spread(runs.map(\.timeToFirstBatchSeconds))
+            return summary
+        }
         return result
     }
 
