@@ -26,7 +26,7 @@ Usage: Scripts/bench_peers.sh [options]
   --workers LIST     augload worker counts (default 1,2,7)
   --peers LIST       peers.py benchmarks, names or globs (default
                      c_ceiling,pool_2,torch_tv1_w2,torch_tv1_w7,keras_w7; see --list-peers)
-  --repeats R        peers.py repeats per benchmark, median reported (default 1)
+  --repeats R        repeats per benchmark (peers.py) and `augload bench --rounds R`; medians reported (default 1)
   --pss-ms MS        peers.py PSS sampling period in ms; 0 = RSS only (default 1000; augload reports PSS)
   --no-build         do not run `swift build -c release`; use the existing binary
   --no-augload       measure the peers only (same as AUGLOAD_SKIP=1)
@@ -231,7 +231,7 @@ if ((RUN_AUGLOAD)); then
     load=$(wait_quiet)
     say "augload bench: $N images, workers $WORKERS (machine ${load}% busy before)"
     "$AUGLOAD_BIN" bench "$JPEG_ROOT" --images "$N" --workers "$WORKERS" --batch-size 64 --size 224 \
-        --crop random --flip h --noise 0.05 --dtype float32 --layout nchw --json \
+        --crop random --flip h --noise 0.05 --dtype float32 --layout nchw --rounds "$REPEATS" --json \
         >"$OUT/augload.json" 2>"$OUT/augload.stderr" \
         || { cat "$OUT/augload.stderr" >&2; die "augload bench failed (output in $OUT)"; }
     echo "$load" >"$OUT/augload.preload"
@@ -300,7 +300,17 @@ if aug:
     c = aug["ceiling"]
     rows.append(["augload decode only (1 core, from RAM)", "—", f(c["imagesPerSecond"]), "—",
                  f(c["cpuMillisecondsPerImage"], 2), "—", "—", "—", "—", "1.00 (1 core)"])
-    for r in aug["runs"]:
+    # With --repeats R, bench ran R rounds of every worker count: each figure is the median of its
+    # worker count's rounds, like the peers'.
+    per = len(aug["runs"]) // max(aug.get("rounds", 1), 1)
+    def median_run(group):
+        m = dict(group[0])
+        for k, v in group[0].items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                m[k] = statistics.median(g[k] for g in group)
+        m["complete"] = all(g.get("complete", True) for g in group)
+        return m
+    for r in [median_run(aug["runs"][i::per]) for i in range(per)]:
         name = "**augload**" + ("" if r.get("complete", True) else " (INCOMPLETE)")
         # augload's "warm" figures are its steady state: from the first batch on (workers up).
         rows.append([name, str(r["workers"]), f(r["imagesPerSecond"]), f(r.get("steadyImagesPerSecond")),
@@ -347,7 +357,7 @@ print("|" + "---|" + "---:|" * (len(cols) - 1))
 for r in rows:
     print("| " + " | ".join(r) + " |")
 print()
-print("- augload: one epoch of `augload bench`, timed from creating the loader (workers' start included) to the "
+print("- augload: one epoch of `augload bench` (median of `--rounds` when repeated), timed from creating the loader (workers' start included) to the "
       "last batch; its \"warm\" columns are the steady state of that epoch, from the first batch handed out to the "
       "last; CPU = loader + workers; memory = peak of the process tree with shared pages once; \"vs ceiling\" = "
       "img/s (whole / steady) / (augload's own decode-only img/s, measured before and after the run, x "
