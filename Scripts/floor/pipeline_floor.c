@@ -84,6 +84,7 @@ int main(int argc, char **argv) {
     size_t cap = 8192 * 8192 * 3;
     uint8_t *region = malloc(cap), *tmp = malloc(cap), *rgb = malloc(OUT * OUT * 3);
     float *batch = malloc(sizeof(float) * 3 * OUT * OUT), noise[3 * OUT], table[AUG_NOISE_TABLE_SIZE];
+    // Any values time the same (the kernel indexes the table by hash); augload's are normal quantiles.
     for (int i = 0; i < AUG_NOISE_TABLE_SIZE; i++) table[i] = (float)(i - AUG_NOISE_TABLE_SIZE / 2) / 700.0f;
     const float scale[3] = {1 / 255.0f, 1 / 255.0f, 1 / 255.0f}, bias[3] = {0, 0, 0}, amp[3] = {0.05f, 0.05f, 0.05f};
     static int32_t hs[OUT], hc[OUT], hw[OUT * 64], vs[OUT], vc[OUT], vw[OUT * 64];
