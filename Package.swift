@@ -5,7 +5,7 @@
 // Targets follow the layers of DESIGN.md, ground floor first:
 //   CAugCodecs   C: the only code that includes jpeglib.h / png.h
 //   CAugSystem   C: Linux calls Swift cannot import cleanly, and the worker hook (a constructor)
-//   CAugKernels  C: the per-pixel inner loops (resampling passes, float conversion), AVX2 + portable
+//   CAugKernels  C: the per-pixel inner loops (resampling passes, output conversion, noise), AVX2 + portable
 //   AugloadCore  images, the codec wrapper, augmentations, the per-sample RNG
 //   Augload      sequences, wire format, workers, shared-memory slots, the loader, fit, export
 //   augload      the command line tool

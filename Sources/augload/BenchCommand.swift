@@ -97,11 +97,11 @@ struct BenchCommand: ParsableCommand {
         if c.failures > 0 { print("(\(c.failures) files failed to decode in the ceiling run)") }
         guard result.rounds > 1 else { return }
         print("\nmedian over \(result.rounds) rounds (min-max):")
+        func spread(_ v: Benchmark.Spread, _ digits: Int, _ unit: String = "") -> String {
+            "\(fixed(v.median, digits))\(unit) (\(fixed(v.min, digits))-\(fixed(v.max, digits)))"
+        }
         var summary = [["workers", "steady img/s", "vs ceiling", "CPU vs decode", "first batch"]]
         for s in result.summaries {
-            func spread(_ v: Benchmark.Spread, _ digits: Int, _ unit: String = "") -> String {
-                "\(fixed(v.median, digits))\(unit) (\(fixed(v.min, digits))-\(fixed(v.max, digits)))"
-            }
             summary.append([
                 "\(s.workers)", spread(s.steadyImagesPerSecond, 0), spread(s.steadyRatioToCeiling, 2),
                 spread(s.steadyCPURatioToCeiling, 2), spread(s.timeToFirstBatchSeconds, 3, " s"),

@@ -104,9 +104,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     var workerProcessIDs: [Int32] { state.mutex.withLock { workers.map(\.pid) } }
 
-    func sampleMemory() {
-        state.recordMemory(of: state.mutex.withLock { [getpid()] + workers.map(\.pid) }, force: true)
-    }
+    func sampleMemory() { state.recordMemory(of: treePIDs, force: true) }
+
+    /// This process and its live workers.
+    private var treePIDs: [pid_t] { state.mutex.withLock { [getpid()] + workers.map(\.pid) } }
 
     func shutdown() {
         let wasRunning = state.mutex.withLock { () -> Bool in
@@ -145,7 +146,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 for frame in Frame.drain(&w.inbox) { handle(frame, from: w) }
                 if !alive { workerDied(w) }
             }
-            state.recordMemory(of: state.mutex.withLock { [getpid()] + workers.map(\.pid) })
+            state.recordMemory(of: treePIDs)
         }
         stopWorkers()
     }

@@ -314,8 +314,9 @@ final class LoaderState: @unchecked Sendable {
         #endif
     }
 
-    /// Updates the peak memory of the process tree `pids`, at most every 100 ms unless `force`.
-    func recordMemory(of pids: [pid_t], force: Bool = false) {
+    /// Updates the peak memory of the process tree `pids`, at most every 100 ms unless `force`
+    /// (`pids` is only evaluated when a sample is due).
+    func recordMemory(of pids: @autoclosure () -> [pid_t], force: Bool = false) {
         let now = monotonicSeconds()
         let due = mutex.withLock { () -> Bool in
             guard force || now - lastMemorySample >= 0.1 else { return false }
@@ -323,7 +324,7 @@ final class LoaderState: @unchecked Sendable {
             return true
         }
         guard due else { return }
-        let bytes = ProcessProbe.treeMemory(pids)
+        let bytes = ProcessProbe.treeMemory(pids())
         mutex.withLock { stats.peakMemoryBytes = max(stats.peakMemoryBytes, bytes) }
     }
 
