@@ -17,7 +17,7 @@ struct AugloadCommand: ParsableCommand {
             Exit status: 0 success, 1 the run failed (the message names the file and reason), 2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self],
+        subcommands: [RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -62,7 +62,7 @@ import Testing
             var all: [Int] = []
             for rank in 0..<worldSize {
                 var options = ImageBatchOptions()
-                options.sharding = Sharding(rank: rank, worldSize: worldSize)
+                options.sharding = Sharding(rank: rank, worldSize: worldSize, remainder: .uneven)
                 options.seed = 17
                 let sequence = try ImageBatchSequence(folder: folder, options: options)
                 let mine = sequence.sampleOrder(epoch: epoch)

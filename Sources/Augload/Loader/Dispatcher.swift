@@ -293,10 +293,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
             if source.isEpochPure && produced[epoch] == state.mutex.withLock({ state.counts[epoch] }) {
                 _ = endEpochIfComplete(epoch)
             }
-        case .failed(let epoch, let index, _, let code, let text, let path):
+        case .failed(let epoch, let index, _, var error):
             w.task = nil
-            let batchContext = epoch >= 0 ? "batch \(index) of epoch \(epoch): " : ""
-            fail(LoaderError(code, code == .badFile ? text : batchContext + text, path: path))
+            if epoch >= 0 && error.code != .badFile { error.message = "batch \(index) of epoch \(epoch): " + error.message }
+            fail(error)
         default:
             fail(LoaderError(.system, "worker \(w.serial) sent an unexpected message"))
         }

@@ -92,19 +92,30 @@ public final class Loader: @unchecked Sendable {
     }
 
     /// Creates a loader over a ``BatchSource`` directly.
-    public init(
+    public convenience init(
         source: any BatchSource, workers: Int, maxQueueSize: Int = 10, epochs: Int = 1, start: Position = Position(),
         ordered: Bool = true, maxAttempts: Int = 3, logger: Logger = Logger(label: "augload")
     ) throws(LoaderError) {
+        try self.init(
+            source: source, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, start: start, ordered: ordered,
+            maxAttempts: maxAttempts, sharedSlots: false, logger: logger)
+    }
+
+    /// The designated initialiser; `sharedSlots` puts the slots in a memfd even in-process (serve
+    /// hands that memfd to its client).
+    init(
+        source: any BatchSource, workers: Int, maxQueueSize: Int, epochs: Int, start: Position, ordered: Bool,
+        maxAttempts: Int, sharedSlots: Bool, logger: Logger
+    ) throws(LoaderError) {
         startTime = monotonicSeconds()
-        guard workers >= 0 && workers <= 256 else { throw LoaderError(.usage, "workers must be in 0...256, got \(workers)") }
+        guard workers >= 0 && workers <= 256 else { throw LoaderError(.invalidOptions, "workers must be in 0...256, got \(workers)") }
         guard maxQueueSize >= 1 && maxQueueSize <= 4096 else {
-            throw LoaderError(.usage, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
+            throw LoaderError(.invalidOptions, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
         }
         guard epochs >= 0, start.epoch >= 0, start.batch >= 0 else {
-            throw LoaderError(.usage, "epochs and start position must not be negative")
+            throw LoaderError(.invalidOptions, "epochs and start position must not be negative")
         }
-        guard maxAttempts >= 1 else { throw LoaderError(.usage, "maxAttempts must be at least 1, got \(maxAttempts)") }
+        guard maxAttempts >= 1 else { throw LoaderError(.invalidOptions, "maxAttempts must be at least 1, got \(maxAttempts)") }
         var firstCount = source.batchCount(epoch: start.epoch)
         guard start.batch <= firstCount else {
             throw LoaderError(
@@ -127,7 +138,7 @@ public final class Loader: @unchecked Sendable {
             throw LoaderError(.sequence, "cannot size the batch slots: \(error)")
         }
         let slotCount = maxQueueSize
-        let slots = try SharedSlots(layout: SlotLayout(requirement), count: slotCount, shared: workers > 0)
+        let slots = try SharedSlots(layout: SlotLayout(requirement), count: slotCount, shared: workers > 0 || sharedSlots)
         state = LoaderState(
             slots: slots, start: start, endEpoch: endEpoch, ordered: ordered, firstCount: firstCount)
         state.stats.workers = workers
@@ -171,6 +182,7 @@ public final class Loader: @unchecked Sendable {
                 start: base + layout.imagesOffset, count: header.shape.reduce(1, *) * header.dtype.size),
             labels: UnsafeBufferPointer(
                 start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self), count: header.labels),
+            slot: slot,
             release: {
                 state.release(slot)
                 producer.wake()
@@ -185,6 +197,9 @@ public final class Loader: @unchecked Sendable {
 
     /// The next batch to be delivered: save it to resume later (ordered mode).
     public var position: Position { state.mutex.withLock { Position(epoch: state.cursor.epoch, batch: state.cursor.index) } }
+
+    /// The figures so far without sampling memory (cheap enough for every batch).
+    var currentStatistics: Statistics { state.mutex.withLock { state.stats } }
 
     /// What the loader measured so far.
     public var statistics: Statistics {
