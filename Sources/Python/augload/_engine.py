@@ -133,9 +133,12 @@ class Engine:
                     return message, fd
             if self.closed:
                 raise EngineError("the loader is closed", "closed")
-            data, ancillary, flags, _ = self._sock.recvmsg(
-                1 << 16, socket.CMSG_SPACE(_MAX_FDS * 4), getattr(socket, "MSG_CMSG_CLOEXEC", 0)
-            )
+            try:
+                data, ancillary, flags, _ = self._sock.recvmsg(
+                    1 << 16, socket.CMSG_SPACE(_MAX_FDS * 4), getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+                )
+            except ConnectionResetError:
+                raise self.died() from None
             for level, kind, payload in ancillary:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     fds = array.array("i")

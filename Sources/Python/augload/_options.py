@@ -257,6 +257,7 @@ def validate(
 
     cores = os.cpu_count() or 1
     workers_v = cores if workers is None else _int("workers", workers, 0, 256)
-    queue_v = _int("queue", queue, 1, 4096)
+    # 2 at least: a `for` loop still names the previous batch while it asks for the next one.
+    queue_v = _int("queue", queue, 2, 4096)
     epochs_v = None if epochs is None else _int("epochs", epochs, 1)
     return Settings(options, _dataset(folder, files, labels, classes), workers_v, queue_v, epochs_v)

@@ -13,6 +13,7 @@ when the last view is gone.
 from __future__ import annotations
 
 import ctypes
+import math
 import mmap
 import os
 import struct
@@ -70,7 +71,7 @@ class Ring:
             problem = f"dtype codes {image_code}/{label_code}, rank {rank}"
         if problem is None:
             image_dtype, label_dtype = _IMAGE_DTYPES[image_code], _LABEL_DTYPES[label_code]
-            image_count = int(np.prod(shape))
+            image_count = math.prod(shape)
             image_end = image_offset + image_count * image_dtype.itemsize
             label_end = label_offset + count * label_dtype.itemsize
             if image_offset < 128 or image_end > self.slot_bytes or label_end > self.slot_bytes or count < 0:
