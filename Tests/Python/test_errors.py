@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import augload
-from conftest import BAD_FOLDER, engines_of_this_process, wait_gone
+from conftest import BAD_FOLDER, FIXTURES, IMAGES, engines_of_this_process, wait_gone
 
 TRUNCATED = str(BAD_FOLDER / "dog" / "dog-2-truncated.jpg")
 
@@ -59,3 +60,24 @@ def test_views_of_a_batch_stay_readable_after_the_engine_dies():
     with pytest.raises(augload.EngineError):
         next(iter(loader))
     assert np.array_equal(images, want) and labels.shape == (2,)
+
+
+def folder_with_a_corrupt_jpeg(root):
+    for name in ("cat", "dog"):
+        shutil.copytree(IMAGES / name, root / name)
+    shutil.copy(FIXTURES / "bad" / "corrupt-middle.jpg", root / "dog" / "corrupt-middle.jpg")
+    return root, str(root / "dog" / "corrupt-middle.jpg")
+
+
+def test_data_libjpeg_recovered_from_is_a_warning_and_strict_makes_it_an_error(tmp_path):
+    folder, corrupt = folder_with_a_corrupt_jpeg(tmp_path)
+    with augload.Loader(folder, batch_size=5, size=32, workers=2) as loader:
+        count = sum(images.shape[0] for images, _ in loader)
+        assert count == 20
+        assert [path for path, _ in loader.warnings] == [corrupt]
+        assert loader.skipped == []
+    with augload.Loader(folder, batch_size=5, size=32, workers=2, strict=True) as loader:
+        with pytest.raises(augload.DecodeError) as caught:
+            for _ in loader:
+                pass
+    assert caught.value.path == corrupt

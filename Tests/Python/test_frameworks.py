@@ -10,6 +10,8 @@ import pytest
 from conftest import IMAGES, SMALL, export
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+# Keras' torch backend calls np.array(tensor), which numpy 2 warns about: theirs, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 def test_the_core_package_imports_no_framework():

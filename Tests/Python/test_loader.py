@@ -119,3 +119,10 @@ def test_bounded_epochs_end_iteration():
         start = time.monotonic()
         assert one_pass(loader) == []
         assert time.monotonic() - start < 5
+
+
+def test_the_installed_package_carries_its_engine(engine):
+    if os.environ.get("AUGLOAD_ENGINE"):
+        pytest.skip("AUGLOAD_ENGINE overrides the packaged engine")
+    assert engine == os.path.join(os.path.dirname(augload.__file__), "_bin", "augload")
+    assert os.access(engine, os.X_OK)

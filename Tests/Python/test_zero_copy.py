@@ -22,6 +22,7 @@ def test_every_view_ends_at_one_owner_per_batch():
                 base = base.base
             owners.add(id(base))
         assert len(owners) == 1
+        assert type(base).__name__ == "SlotMemory"  # a ctypes array over the slot, one per batch
         assert not images.flags.owndata
 
 

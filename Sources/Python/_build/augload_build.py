@@ -3,7 +3,8 @@
 ``pyproject.toml`` names this module as the backend (``backend-path``) and as the home of two
 setuptools commands: ``BuildPy`` runs ``swift build -c release --product augload`` at the
 repository root and copies the binary to ``augload/_bin/augload``; ``BdistWheel`` tags the
-wheel for this platform, since it now holds a Linux executable.
+wheel for this platform, since it now holds a Linux executable; ``Build`` keeps setuptools'
+scratch files in ``.build/python`` instead of a new top-level ``build/``.
 
 Set ``AUGLOAD_ENGINE_BINARY`` to a built ``augload`` to package it instead of building.
 """
@@ -16,6 +17,7 @@ import subprocess
 
 from setuptools import build_meta as _meta
 from setuptools.build_meta import *  # noqa: F401,F403  (the PEP 517 hooks)
+from setuptools.command.build import build as _build
 from setuptools.command.build_py import build_py as _build_py
 
 try:
@@ -23,7 +25,7 @@ try:
 except ImportError:  # setuptools < 70.1
     from wheel.bdist_wheel import bdist_wheel as _bdist_wheel  # type: ignore[no-redef]
 
-__all__ = _meta.__all__ + ["BuildPy", "BdistWheel"]
+__all__ = _meta.__all__ + ["Build", "BuildPy", "BdistWheel"]
 
 _ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -39,6 +41,14 @@ def _engine_binary() -> str:
         ["swift", "build", "-c", "release", "--show-bin-path"], cwd=_ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
     return os.path.join(bin_path, "augload")
+
+
+class Build(_build):
+    """``build`` with its scratch folder under ``.build/`` (git-ignored, SwiftPM's), not ``build/``."""
+
+    def initialize_options(self) -> None:
+        super().initialize_options()
+        self.build_base = os.path.join(_ROOT, ".build", "python")
 
 
 class BuildPy(_build_py):
