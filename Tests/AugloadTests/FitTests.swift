@@ -162,7 +162,7 @@ extension WorkerProcessTests {
             _ = try ImageBatchSequence(folder: Self.folder, options: o)
             Issue.record("expected an error")
         } catch {
-            #expect(error.code == .usage && error.message.contains("worldSize"))
+            #expect(error.code == .invalidOptions && error.message.contains("worldSize"))
         }
     }
 }

@@ -149,7 +149,7 @@ import Testing
             _ = try sequence { $0.batchSize = 0 }
             Issue.record("expected an error")
         } catch {
-            #expect(error.code == .usage && error.message.contains("got 0"))
+            #expect(error.code == .invalidOptions && error.message.contains("got 0"))
         }
         do {
             _ = try sequence { $0.size = 0 }

@@ -77,7 +77,9 @@ import Testing
             }
         }
         #expect(values == (0..<40).map(Float.init))
-        #expect(loader.statistics.workerRestarts == 1)
+        let stats = loader.statistics
+        #expect(stats.workerRestarts == 1)
+        #expect(stats.retriedBatches == 1, "the victim was busy: its batch was made again")
     }
 
     @Test func aBatchThatKeepsKillingWorkersFailsNamingIt() throws {
@@ -181,6 +183,43 @@ import Testing
         let loader = try Loader(CountingSequence(batches: 5), workers: 1)
         #expect(loader.map(\.index) == [0, 1, 2, 3, 4])
         #expect(loader.failure == nil)
+        for workers in [0, 1] {
+            let failing = try Loader(CountingSequence(batches: 5, failingBatch: 2), workers: workers)
+            #expect(failing.map(\.index) == [0, 1], "iteration ends at the failure (workers \(workers))")
+            let failure = try #require(failing.failure, "workers \(workers)")
+            #expect(failure.message.contains("refused batch 2"), "\(failure.message)")
+        }
+    }
+
+    @Test("next() after close() ends at once, never waits", .timeLimit(.minutes(1)), arguments: [0, 2])
+    func nextAfterCloseEndsAtOnce(workers: Int) throws {
+        let loader = try Loader(CountingSequence(batches: 20, delayMilliseconds: 5), workers: workers, epochs: 5)
+        let first = try #require(try loader.next())
+        first.release()
+        loader.close()
+        let begin = monotonicSeconds()
+        var after = 0
+        do {
+            while let b = try loader.next() {
+                after += 1
+                b.release()
+            }
+            Issue.record("a closed loader must not reach the end of its 5 epochs")
+        } catch {
+            #expect(error.code == .usage && error.message.contains("closed"), "\(error.message)")
+        }
+        #expect(after < 20, "only batches finished before close are handed out")
+        #expect(monotonicSeconds() - begin < 2)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func batchesHeldPastTheLoaderStayReadableAndReleaseSafely() throws {
+        var held: [Batch] = []
+        do {
+            let loader = try Loader(CountingSequence(batches: 6), workers: 2, maxQueueSize: 4)
+            for _ in 0..<3 { held.append(try #require(try loader.next())) }
+        }  // the loader is dropped here: it closes, its workers end
+        #expect(held.map { $0.floats[0] } == [0, 4, 8])
+        held.removeAll()  // releasing into a closed loader is harmless
     }
 
     @Test func holdingEverySlotIsAnErrorNotAHang() throws {

@@ -60,7 +60,7 @@ import Testing
         #expect(r.status == 2)
         #expect(r.stderr.contains("--crop") && r.stderr.contains("diagonal"), "\(r.stderr)")
         let size0 = try augload(["run", Self.images, "--size", "0"])
-        #expect(size0.status == 2 && size0.stderr.contains("--batch-size 1"), "\(size0.stderr)")
+        #expect(size0.status == 2 && size0.stderr.contains("batch size 1"), "\(size0.stderr)")
         let workers = try augload(["bench", Self.images, "--workers", "1,x"])
         #expect(workers.status == 2 && workers.stderr.contains("--workers"), "\(workers.stderr)")
         let missing = try augload(["export", Self.images])

@@ -31,6 +31,14 @@ public struct Sharding: Sendable, Hashable, Codable {
         self.remainder = remainder
     }
 
+    /// Decodes a sharding; a missing `remainder` (older encodings) means `.pad`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        rank = try c.decode(Int.self, forKey: .rank)
+        worldSize = try c.decode(Int.self, forKey: .worldSize)
+        remainder = try c.decodeIfPresent(Remainder.self, forKey: .remainder) ?? .pad
+    }
+
     /// From the launcher's variables: `RANK`/`WORLD_SIZE` (torchrun), else `SLURM_PROCID`/`SLURM_NTASKS`,
     /// else a single process.
     public static func fromEnvironment(_ environment: [String: String], remainder: Remainder = .pad) -> Sharding {

@@ -7,10 +7,17 @@ import CAugSystem
 /// One spawned worker: its pid, its end of the control channel, and what it is working on.
 ///
 /// Workers are spawned with `posix_spawn` of `/proc/self/exe` — a fresh image of this very
-/// program, never a `fork()` of the running loader — with the channel as fd 3 and the slot memory
-/// as fd 4. The CAugSystem constructor turns the new process into a worker before `main`.
+/// program, never a `fork()` of the running loader — with the descriptors of ``Descriptor``. The CAugSystem constructor turns the new process into a worker before `main`.
 final class WorkerProcess {
     static let parentEnvironmentKey = "AUGLOAD_PARENT_PID"
+
+    /// The descriptors a worker inherits, by number: the one place that says which is which.
+    enum Descriptor {
+        /// The control channel (a socket to the dispatcher); also the value of `AUGLOAD_WORKER_FD`.
+        static let channel: Int32 = 3
+        /// The slot ring's memfd.
+        static let slotMemory: Int32 = 4
+    }
 
     let pid: pid_t
     let channel: Int32
@@ -43,12 +50,13 @@ final class WorkerProcess {
         let (mine, theirs) = (fds[0], fds[1])
         defer { Sys.close(theirs) }
         var environment = ProcessEnvironment.current()
-        environment.append("\(AUG_WORKER_ENV)=3")
+        environment.append("\(AUG_WORKER_ENV)=\(Descriptor.channel)")
         environment.append("\(parentEnvironmentKey)=\(getpid())")
         let argv0 = CommandLine.arguments.first ?? "augload"
         var pid: pid_t = 0
         let rc = withCStrings([argv0, "[augload worker]"]) { argv in
             withCStrings(environment) { envp in
+                // aug_spawn places child_fds[i] at 3 + i: the order of ``Descriptor``.
                 let childFds = [theirs, slots.fd]
                 return aug_spawn("/proc/self/exe", argv, envp, childFds, Int32(childFds.count), &pid)
             }
