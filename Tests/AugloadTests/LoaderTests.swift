@@ -257,6 +257,7 @@ import Testing
             } catch let error as LoaderError {
                 #expect(error.code == .badFile)
                 #expect(error.path?.hasSuffix("dog-2-truncated.jpg") == true)
+                #expect(error.decodeCode == .truncated, "the decoder's code survives the trip from the worker")
                 #expect(error.message.contains("dog-2-truncated.jpg") && error.message.contains("truncated"), "\(error.message)")
             }
         }

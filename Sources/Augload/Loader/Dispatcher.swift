@@ -140,9 +140,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
             pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             let current = state.mutex.withLock { workers }
             for w in current { pollSet.append(pollfd(fd: w.channel, events: Int16(POLLIN), revents: 0)) }
-            let n = poll(&pollSet, nfds_t(pollSet.count), 100)
-            if n < 0 && errno != EINTR {
-                fail(LoaderError(.system, "poll on the worker channels failed: \(String(cString: strerror(errno)))"))
+            do {
+                try Sys.call("poll on the worker channels") { poll(&pollSet, nfds_t(pollSet.count), 100) }
+            } catch {
+                fail(error)
                 break
             }
             if pollSet[0].revents != 0 { _ = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress!, $0.count) } }
@@ -328,16 +329,20 @@ final class Dispatcher: Producer, @unchecked Sendable {
         while !pending.isEmpty {
             pending.removeAll { pid in
                 var status: Int32 = 0
-                let r = waitpid(pid, &status, WNOHANG)
-                if r == pid { statuses[pid] = status }
-                return r == pid || (r < 0 && errno == ECHILD)
+                do {
+                    let r = try Syscall.retrying("waitpid") { waitpid(pid, &status, WNOHANG) }
+                    if r == pid { statuses[pid] = status }
+                    return r == pid
+                } catch {
+                    return true  // ECHILD: reaped already, or not our child
+                }
             }
             if pending.isEmpty { break }
             if monotonicSeconds() > deadline {
                 for pid in pending {
                     kill(pid, SIGKILL)
                     var status: Int32 = 0
-                    if waitpid(pid, &status, 0) == pid { statuses[pid] = status }
+                    if (try? Syscall.retrying("waitpid") { waitpid(pid, &status, 0) }) == pid { statuses[pid] = status }
                 }
                 break
             }

@@ -28,6 +28,8 @@ public struct LoaderError: Error, Sendable, CustomStringConvertible {
     public var path: String?
     /// Why the file at fault could not be decoded (`.badFile`): the decoder's own code.
     public var decodeCode: DecodeError.Code?
+    /// The failed system call behind a `.system` error, with its errno.
+    public var cause: SystemError?
 
     /// Creates an error from a code, a message and, optionally, the file at fault and the decoder's code.
     public init(_ code: Code, _ message: String, path: String? = nil, decodeCode: DecodeError.Code? = nil) {
@@ -35,6 +37,12 @@ public struct LoaderError: Error, Sendable, CustomStringConvertible {
         self.message = message
         self.path = path
         self.decodeCode = decodeCode
+    }
+
+    /// A `.system` error for a failed system call, keeping it as the cause.
+    public init(_ cause: SystemError, path: String? = nil) {
+        self.init(.system, cause.description, path: path)
+        self.cause = cause
     }
 
     /// The message, as the CLI prints it.

@@ -2,21 +2,30 @@
     import Glibc
 #endif
 
-/// One funnel for system calls: a raw call that returns -1 and sets errno becomes a thrown
-/// ``LoaderError`` naming the operation; EINTR is retried. `close` is never retried (Linux frees
-/// the descriptor even when it reports EINTR).
+/// Core's ``Syscall`` funnel, with its ``SystemError`` turned into a ``LoaderError`` (`.system`)
+/// that keeps the errno as its cause.
 enum Sys {
     @discardableResult
     static func call<T: FixedWidthInteger>(_ what: @autoclosure () -> String, _ body: () -> T) throws(LoaderError) -> T {
-        while true {
-            let r = body()
-            if r != -1 { return r }
-            if errno == EINTR { continue }
-            throw LoaderError(.system, "\(what()) failed: \(String(cString: strerror(errno)))")
+        do {
+            return try Syscall.retrying(what(), body)
+        } catch {
+            throw LoaderError(error)
         }
     }
 
-    static func close(_ fd: Int32) { if fd >= 0 { _ = Glibc.close(fd) } }
+    /// A pointer-returning call (`mmap`, `opendir`), `failed` its failure value.
+    static func pointer<P: Equatable>(_ what: @autoclosure () -> String, failed: P? = nil, _ body: () -> P?)
+        throws(LoaderError) -> P
+    {
+        do {
+            return try Syscall.retrying(what(), failed: failed, body)
+        } catch {
+            throw LoaderError(error)
+        }
+    }
+
+    static func close(_ fd: Int32) { Syscall.close(fd) }
 
     /// Writes all of `bytes` to a blocking descriptor.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String = "write")

@@ -75,13 +75,18 @@ final class WorkerProcess {
     /// Reads what is available into `inbox` through `scratch` (non-blocking, after poll).
     /// Returns false at end of file.
     func receive(using scratch: inout [UInt8]) -> Bool {
-        let n = scratch.withUnsafeMutableBytes { Glibc.recv(channel, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
-        if n > 0 {
+        let received = scratch.withUnsafeMutableBytes { buf in
+            Result { () throws(SystemError) in
+                try Syscall.retrying("recv") { Glibc.recv(channel, buf.baseAddress!, buf.count, Int32(MSG_DONTWAIT)) }
+            }
+        }
+        switch received {
+        case .success(let n) where n > 0:
             inbox.append(contentsOf: scratch[0..<n])
             return true
+        case .success: return false  // end of file: the worker is gone
+        case .failure(let error): return error.errno == EAGAIN
         }
-        if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
-        return false
     }
 
     /// Closes the channel (the worker sees end of file and exits).
