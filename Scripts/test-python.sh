@@ -22,8 +22,13 @@ t0=$(seconds)
 echo "test-python: dependencies ready in $(elapsed "$t0") s" >&2
 
 t1=$(seconds)
-flock /tmp/swift-build.lock "$venv/bin/python" -m pip install --quiet "$root"
-echo "test-python: pip install . (swift build -c release included) took $(elapsed "$t1") s" >&2
+exec 9>>/tmp/swift-build.lock
+flock 9  # builds on this machine take turns; the install below runs swift build
+echo "test-python: waited $(elapsed "$t1") s for /tmp/swift-build.lock" >&2
+t2=$(seconds)
+"$venv/bin/python" -m pip install --quiet "$root" 9>&-
+echo "test-python: pip install . (swift build -c release included) took $(elapsed "$t2") s" >&2
+exec 9>&-
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

@@ -63,7 +63,18 @@ def cli_arguments(options: dict) -> list[str]:
 def export(engine: str, folder: Path, out: Path, epochs: int, workers: int = 2, **options) -> list:
     """`augload export` of `epochs` epochs: [(epoch, index, images, labels)] in order."""
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS")}
-    command = [engine, "export", str(folder), "--out", str(out), "--epochs", str(epochs), "--workers", str(workers), "--quiet"]
+    command = [
+        engine,
+        "export",
+        str(folder),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--workers",
+        str(workers),
+        "--quiet",
+    ]
     subprocess.run(command + cli_arguments(options), check=True, env=env, stdout=subprocess.DEVNULL, timeout=120)
     batches = []
     for path in sorted(out.glob("images-*.npy")):

@@ -19,7 +19,9 @@ def test_the_core_package_imports_no_framework():
     import sys
 
     code = "import sys, augload; print(sorted(m for m in ('torch', 'keras') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 def test_a_pytorch_training_loop_steps_on_zero_copy_tensors():
@@ -28,14 +30,18 @@ def test_a_pytorch_training_loop_steps_on_zero_copy_tensors():
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 3)
+        torch.nn.Conv2d(3, 8, 3),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 3),
     )
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     before = [p.detach().clone() for p in model.parameters()]
     losses = []
     with DataLoader(IMAGES, layout="nchw", normalize="imagenet", workers=2, **SMALL) as loader:
         assert len(loader) == 8 and loader.classes == ["bird", "cat", "dog"]
-        for epoch in range(2):
+        for _epoch in range(2):
             for images, labels in loader:
                 assert isinstance(images, torch.Tensor) and images.dtype == torch.float32
                 assert images.shape[1:] == (3, 32, 32) and labels.dtype == torch.int64

@@ -69,7 +69,9 @@ def test_a_killed_worker_changes_nothing(engine, tmp_path):
 
 
 def test_files_with_int_labels_keep_their_labels():
-    paths = sorted(p for p in IMAGES.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png") and not p.name.startswith("."))
+    paths = sorted(
+        p for p in IMAGES.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png") and not p.name.startswith(".")
+    )
     labels = list(range(len(paths)))  # one class per file: labels identify the file
     with augload.Loader(files=paths, labels=labels, batch_size=5, size=16, shuffle=False, workers=1) as loader:
         assert len(loader) == 6
@@ -83,7 +85,7 @@ def test_files_with_string_labels_sort_their_classes():
     names = [p.parent.name for p in paths]
     with augload.Loader(files=[str(p) for p in paths], labels=names, batch_size=64, size=16, shuffle=False) as loader:
         assert loader.classes == sorted(set(names))
-        (_, _, images, labels), = one_pass(loader)
+        ((_, _, images, labels),) = one_pass(loader)
     assert images.shape == (len(paths), 16, 16, 3)
     assert [loader.classes[i] for i in labels] == names
 

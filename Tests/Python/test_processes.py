@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import IMAGES, alive, descendants, wait_gone
+from conftest import IMAGES, descendants, wait_gone
 
 LOOP = f"""
 import os, sys, time, augload
@@ -51,9 +50,6 @@ def test_a_killed_python_takes_engine_and_workers_with_it_and_leaves_no_shared_m
 
 
 def test_ctrl_c_in_the_loop_returns_at_once_and_stops_the_engine():
-    code = LOOP.replace("for epoch in range(1000):", "try:\n  for epoch in range(1000):").replace(
-        "\n    for images", "\n    for images"
-    )
     code = f"""
 import os, sys, time, augload
 loader = augload.Loader({str(IMAGES)!r}, workers=2, batch_size=2, size=64)
@@ -113,9 +109,7 @@ def test_no_main_guard_from_python_dash_c():
 
 
 def test_no_main_guard_from_stdin():
-    check_top_level(
-        subprocess.run([sys.executable, "-"], input=TOP_LEVEL, capture_output=True, text=True, timeout=120)
-    )
+    check_top_level(subprocess.run([sys.executable, "-"], input=TOP_LEVEL, capture_output=True, text=True, timeout=120))
 
 
 def test_a_notebook_trains_a_tiny_model_with_seven_workers(tmp_path):
@@ -133,7 +127,8 @@ def test_a_notebook_trains_a_tiny_model_with_seven_workers(tmp_path):
         "losses = []\n"
         "for epoch in range(3):\n"
         "    for images, labels in loader:\n"
-        "        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(images)), torch.from_numpy(labels).long())\n"
+        "        logits = model(torch.from_numpy(images))\n"
+        "        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels).long())\n"
         "        optimizer.zero_grad(); loss.backward(); optimizer.step()\n"
         "        losses.append(loss.item())\n"
         "print('steps', len(losses), 'engine', loader.engine_pid)",
@@ -147,7 +142,10 @@ def test_a_notebook_trains_a_tiny_model_with_seven_workers(tmp_path):
     )
     client.execute()
     text = "".join(
-        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", ()) if output.get("name") == "stdout"
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", ())
+        if output.get("name") == "stdout"
     )
     assert "steps 12" in text  # 3 epochs of 4 batches
     assert "engine gone True" in text

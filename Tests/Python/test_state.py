@@ -44,12 +44,22 @@ def test_loading_a_state_seeks_back_within_one_loader():
 
 
 def image_paths():
-    return sorted(p for p in IMAGES.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png") and not p.name.startswith("."))
+    return sorted(
+        p for p in IMAGES.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png") and not p.name.startswith(".")
+    )
 
 
 def shard(paths, labels, rank, remainder):
     return augload.Loader(
-        files=paths, labels=labels, rank=rank, world_size=3, remainder=remainder, batch_size=3, size=16, seed=5, workers=1
+        files=paths,
+        labels=labels,
+        rank=rank,
+        world_size=3,
+        remainder=remainder,
+        batch_size=3,
+        size=16,
+        seed=5,
+        workers=1,
     )
 
 

@@ -37,7 +37,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("options,error,words", BAD, ids=[next(iter(o)) + "=" + repr(o[next(iter(o))]) for o, _, _ in BAD])
+@pytest.mark.parametrize(
+    "options,error,words", BAD, ids=[next(iter(o)) + "=" + repr(o[next(iter(o))]) for o, _, _ in BAD]
+)
 def test_bad_argument_names_itself_and_starts_nothing(options, error, words):
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         augload.Loader(IMAGES, **options)

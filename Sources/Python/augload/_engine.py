@@ -122,7 +122,9 @@ class Engine:
                     try:
                         message = json.loads(body)
                     except ValueError:
-                        raise EngineError(f"the engine sent a frame that is not JSON: {body[:80]!r}", "protocol")
+                        raise EngineError(
+                            f"the engine sent a frame that is not JSON: {body[:80]!r}", "protocol"
+                        ) from None
                     if not isinstance(message, dict):
                         raise EngineError(f"the engine sent a frame that is not an object: {body[:80]!r}", "protocol")
                     fd = None
@@ -156,9 +158,7 @@ class Engine:
             status: Optional[int] = self.process.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
             status = None
-        return EngineError(
-            f"the augload engine (pid {self.pid}) {describe_status(status)}", "died", status
-        )
+        return EngineError(f"the augload engine (pid {self.pid}) {describe_status(status)}", "died", status)
 
     def close(self, timeout: float = 2.0) -> Optional[int]:
         """Asks the engine to exit, closes the socket and reaps the process (SIGKILL after

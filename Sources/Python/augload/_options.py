@@ -245,7 +245,8 @@ def validate(
     if max_pixels is not None:
         options["max_pixels"] = _int("max_pixels", max_pixels, 1)
 
-    env_rank, env_size = _environment_shard(os.environ if environ is None else environ)
+    if rank is None or world_size is None:
+        env_rank, env_size = _environment_shard(os.environ if environ is None else environ)
     size_v = env_size if world_size is None else _int("world_size", world_size, 1)
     rank_v = (env_rank if world_size is None else 0) if rank is None else _int("rank", rank, 0)
     if rank_v >= size_v:

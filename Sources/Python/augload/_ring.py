@@ -28,8 +28,8 @@ from ._errors import EngineError
 
 MAGIC = 0x4155474C4F414432  # "AUGLOAD2"
 _HEADER = struct.Struct("<16q")
-_IMAGE_DTYPES = {1: np.dtype("<u1"), 2: np.dtype("<f4")}
-_LABEL_DTYPES = {3: np.dtype("<i4")}
+_IMAGE_DTYPES: dict[int, np.dtype[Any]] = {1: np.dtype("<u1"), 2: np.dtype("<f4")}
+_LABEL_DTYPES: dict[int, np.dtype[Any]] = {3: np.dtype("<i4")}
 _SLOT_MEMORY_DOC = "The bytes of one slot, shared with the engine; alive while any view of its batch is."
 
 
@@ -47,7 +47,7 @@ class Ring:
         self.slots = slots
         self.slot_bytes = slot_bytes
         # One ctypes type per ring, so an instance covers exactly one slot.
-        self.memory_type = type("SlotMemory", (ctypes.c_ubyte * slot_bytes,), {"__doc__": _SLOT_MEMORY_DOC})
+        self.memory_type: Any = type("SlotMemory", (ctypes.c_ubyte * slot_bytes,), {"__doc__": _SLOT_MEMORY_DOC})
 
     def view(self, slot: int, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray, Any]:
         """The images and labels of the batch in ``slot``, and the object that owns them.
@@ -77,7 +77,9 @@ class Ring:
             if image_offset < 128 or image_end > self.slot_bytes or label_end > self.slot_bytes or count < 0:
                 problem = f"images at {image_offset}..{image_end}, labels at {label_offset}..{label_end}"
         if problem is not None:
-            raise EngineError(f"slot {slot} of generation {self.generation} is not a valid batch: {problem}", "protocol")
+            raise EngineError(
+                f"slot {slot} of generation {self.generation} is not a valid batch: {problem}", "protocol"
+            )
         memory = self.memory_type.from_buffer(self.mmap, start)
         images = np.frombuffer(memory, image_dtype, image_count, image_offset).reshape(shape)
         labels = np.frombuffer(memory, label_dtype, count, label_offset)
@@ -102,7 +104,12 @@ class Releaser:
     def track(self, generation: int, slot: int, memory: Any) -> None:
         """Starts watching ``memory``, the owner of batch views in ``slot``."""
         queue, release = self._queue, self._release_soon
-        self._held[slot] = weakref.ref(memory, lambda _ref: (queue.append((generation, slot)), release()))
+
+        def dropped(_: object) -> None:  # runs in whichever thread drops the last view
+            queue.append((generation, slot))
+            release()
+
+        self._held[slot] = weakref.ref(memory, dropped)
 
     def held(self) -> int:
         """How many slots the program still references (after sending what is queued)."""

@@ -218,6 +218,7 @@ class Loader:
                 yield batch
         except GeneratorExit:
             if _interrupts != interrupts:
+                self._failure = KeyboardInterrupt()
                 self.close(timeout=1.0)
             raise
 
@@ -355,7 +356,9 @@ class Loader:
 
     def _check_open(self) -> None:
         if self._closed:
-            if self._failure is not None and not isinstance(self._failure, KeyboardInterrupt):
+            if isinstance(self._failure, KeyboardInterrupt):
+                raise AugloadError("the loader was shut down by Ctrl-C (KeyboardInterrupt): make a new one", "closed")
+            if self._failure is not None:
                 raise self._failure
             raise AugloadError("the loader is closed", "closed")
 
