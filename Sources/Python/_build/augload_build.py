@@ -68,8 +68,9 @@ class BdistWheel(_bdist_wheel):
     """A platform wheel (``py3-none-linux_…``): the package holds a native executable."""
 
     def finalize_options(self) -> None:
+        # As for a package with C extensions: installed to platlib, from the wheel's root.
+        self.distribution.has_ext_modules = lambda: True  # type: ignore[method-assign]
         super().finalize_options()
-        self.root_is_pure = False
 
     def get_tag(self) -> tuple[str, str, str]:
         _, _, platform = super().get_tag()
