@@ -1,5 +1,10 @@
 @testable import Augload
+import TestSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The formats that cross process boundaries: frames, the worker messages, and the slot header
 /// that the Python client reads (pinned word by word).
@@ -100,5 +105,30 @@ import Testing
         #expect(header.shape == [2, 3, 4, 5] && header.dtype == .float32 && header.labels == 2)
         layout.clearHeader(at: base)
         #expect(throws: LoaderError.self) { try layout.readHeader(at: base, epoch: 7, index: 11) }
+    }
+
+    /// `Fixtures/protocol/slot-v2-uint8.bin` is a slot this build writes: batch 4 of epoch 3, two
+    /// 2×3 uint8 RGB images in NHWC whose bytes count up from 0, labels 5 and 7. The Python tests
+    /// read the same file with the client's parser (`Tests/Python/test_slot_format.py`), so the two
+    /// sides cannot drift apart. `AUGLOAD_UPDATE_GOLDEN=1` rewrites it.
+    @Test func theGoldenSlotFileIsWhatThisBuildWrites() throws {
+        let layout = SlotLayout(SlotRequirement(imageBytes: 2 * 2 * 3 * 3, labels: 2))
+        let base = UnsafeMutableRawPointer.allocate(byteCount: layout.slotSize, alignment: 4096)
+        defer { base.deallocate() }
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: layout.slotSize)
+        var writer = layout.writer(at: base)
+        for i in 0..<36 { writer.images[i] = UInt8(i) }
+        writer.labels[0] = 5
+        writer.labels[1] = 7
+        try writer.finish(shape: [2, 2, 3, 3], dtype: .uint8, labelCount: 2)
+        layout.writeHeader(at: base, epoch: 3, index: 4, writer: writer)
+        let bytes = Array(UnsafeRawBufferPointer(start: base, count: layout.slotSize))
+        let path = TestPaths.fixtures + "/protocol/slot-v2-uint8.bin"
+        if getenv("AUGLOAD_UPDATE_GOLDEN") != nil {
+            TestPaths.makeDirectory(TestPaths.fixtures + "/protocol")
+            TestPaths.write(path, bytes)
+        }
+        let golden = try #require(TestPaths.read(path), "missing \(path): run with AUGLOAD_UPDATE_GOLDEN=1")
+        #expect(golden == bytes, "the slot format changed: update PROTOCOL.md, the Python client and the golden file")
     }
 }
