@@ -62,3 +62,13 @@ def test_a_dropped_batch_frees_its_slot_for_the_next():
     with augload.Loader(IMAGES, queue=2, **SMALL) as loader:
         count = sum(1 for _ in loader) + sum(1 for _ in loader)
     assert count == 2 * 8
+
+
+def test_a_batch_dropped_before_the_next_is_asked_for_is_not_held_by_the_iterator():
+    with augload.Loader(IMAGES, queue=2, **SMALL) as loader:
+        batches = iter(loader)
+        first = next(batches)
+        second = next(batches)
+        del second  # only `first` is held now: the pass itself must not keep `second`
+        third = next(batches)
+        assert first[0].shape == third[0].shape

@@ -211,11 +211,13 @@ class Loader:
             while self._position[0] == epoch:
                 if iteration != self._iteration:
                     raise RuntimeError("a newer iter(loader) replaced this iterator; use one pass at a time")
-                batch = self._next_batch()
-                if batch is None:
+                box = [self._next_batch()]
+                if box[0] is None:
                     return
                 interrupts = _interrupts
-                yield batch
+                # Not `yield batch`: a local would keep the batch's slot while the caller
+                # waits for the next one, even after the caller dropped it.
+                yield box.pop()  # type: ignore[misc]
         except GeneratorExit:
             if _interrupts != interrupts:
                 self._failure = KeyboardInterrupt()

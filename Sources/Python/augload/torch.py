@@ -15,11 +15,27 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
+import numpy as np
 import torch
 
 from .loader import Loader
 
 __all__ = ["DataLoader"]
+
+
+class _Tensors:
+    """One pass as tensors. An iterator object, not a generator: a generator's locals would
+    keep the previous batch (and its slot) alive while the next one is fetched."""
+
+    def __init__(self, batches: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:
+        self._batches = batches
+
+    def __iter__(self) -> "_Tensors":
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = next(self._batches)
+        return torch.from_numpy(images), torch.from_numpy(labels).to(torch.int64)
 
 
 class DataLoader:
@@ -46,8 +62,7 @@ class DataLoader:
             self.loader = Loader(folder, **options)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for images, labels in self.loader:
-            yield torch.from_numpy(images), torch.from_numpy(labels).to(torch.int64)
+        return _Tensors(iter(self.loader))
 
     def __len__(self) -> int:
         return len(self.loader)
