@@ -4,6 +4,16 @@ import CAugSystem
     import Glibc
 #endif
 
+/// The file descriptors a worker is spawned with (``aug_spawn`` moves them to 3, 4, 5, …).
+enum WorkerFD {
+    /// The control channel to the loader (a socket).
+    static let channel: Int32 = 3
+    /// The memfd of the batch slots.
+    static let slots: Int32 = 4
+    /// The memfd of the decoded cache, when the source has one (see ``DecodedCache``).
+    static let cache: Int32 = 5
+}
+
 /// One spawned worker: its pid, its end of the control channel, and what it is working on.
 ///
 /// Workers are spawned with `posix_spawn` of `/proc/self/exe` — a fresh image of this very
@@ -36,20 +46,21 @@ final class WorkerProcess {
         self.serial = serial
     }
 
-    /// Spawns a worker sharing `slots`.
-    static func spawn(slots: SharedSlots, serial: Int) throws(LoaderError) -> WorkerProcess {
+    /// Spawns a worker sharing `slots` (and the decoded cache's memory `cache`, when not -1).
+    static func spawn(slots: SharedSlots, cache: Int32 = -1, serial: Int) throws(LoaderError) -> WorkerProcess {
         var fds: [Int32] = [-1, -1]
         try Sys.call("socketpair") { aug_socketpair_cloexec(&fds) }
         let (mine, theirs) = (fds[0], fds[1])
         defer { Sys.close(theirs) }
         var environment = ProcessEnvironment.current()
-        environment.append("\(AUG_WORKER_ENV)=3")
+        environment.append("\(AUG_WORKER_ENV)=\(WorkerFD.channel)")
         environment.append("\(parentEnvironmentKey)=\(getpid())")
         let argv0 = CommandLine.arguments.first ?? "augload"
         var pid: pid_t = 0
         let rc = withCStrings([argv0, "[augload worker]"]) { argv in
             withCStrings(environment) { envp in
-                let childFds = [theirs, slots.fd]
+                // In WorkerFD's order: channel, slots, cache.
+                let childFds = [theirs, slots.fd] + (cache >= 0 ? [cache] : [])
                 return aug_spawn("/proc/self/exe", argv, envp, childFds, Int32(childFds.count), &pid)
             }
         }
