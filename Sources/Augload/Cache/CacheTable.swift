@@ -271,6 +271,10 @@ final class CacheTable: @unchecked Sendable {
     /// `-D AUGLOAD_INVARIANTS`.
     func _checkInvariants() {
         #if AUGLOAD_INVARIANTS
+            // Read the counter first: entries only ever become ready, so what was counted before
+            // the scan is at most what the scan finds (read after it, another process could have
+            // published and counted an entry the scan had already passed).
+            let counted = Int(aug_atomic_load_u64(base + H.bytes))
             let cursor = Int(aug_atomic_load_u64(base + H.cursor))
             precondition(cursor <= capacity, "the data cursor \(cursor) is past the bound \(capacity)")
             var ranges: [(Int, Int)] = []
@@ -287,7 +291,7 @@ final class CacheTable: @unchecked Sendable {
             ranges.sort { $0.0 < $1.0 }
             for (a, b) in zip(ranges, ranges.dropFirst()) { precondition(a.1 <= b.0, "two entries share data bytes") }
             // Entries become ready before they are counted: the counters may lag, never lead.
-            precondition(Int(aug_atomic_load_u64(base + H.bytes)) <= bytes, "more bytes counted than stored")
+            precondition(counted <= bytes, "more bytes counted (\(counted)) than stored (\(bytes))")
         #endif
     }
 

@@ -131,11 +131,11 @@ public struct Resampler: Sendable {
         // the vertical pass first is cheaper: it is the vectorised one, and the horizontal pass
         // then runs on output rows only. Both orders stay within 1 LSB of Pillow, and every worker
         // picks the same order for the same geometry. The order follows the axis' scale, not the
-        // rows the taps touch: a crop of a resize has the scale of the whole resize but touches a
-        // few rows more or fewer than its own height, so deciding on rows could pick another order
-        // (another rounding) for a fused crop+resize than for resize-then-crop (sources 254 or 255
-        // rows high resized to 256 and cropped to 224 did); the decoded cache relies on the two
-        // being equal.
+        // rows the taps touch: a crop of a resize has the scale of the whole resize but its taps
+        // touch a row or two more than its own height, so deciding on rows could pick another
+        // order (another rounding) for a fused crop+resize than for resize-then-crop — a source
+        // 254 or 255 rows high resized to 256 went horizontal first, its crop to 224 (taps on 225
+        // rows) vertical first. The decoded cache relies on the two being equal.
         let verticalFirst = vertical.scale > 1 && columns > 0
         let needed = verticalFirst ? outHeight * columns * 3 : rows * outWidth * 3
         // Take the scratch buffer out of self so the passes (methods on self) can run while it is
