@@ -235,6 +235,12 @@ final class CacheTable: @unchecked Sendable {
                 return .full
             }
             offset = reserved
+            // One call maps in the entry's fresh pages, instead of a page fault for each 4 KiB
+            // (shmem gets no huge pages here; the faults were ~0.3 ms of kernel time per image).
+            // madvise wants whole pages: the neighbours' pages are only mapped in, not changed.
+            let first = (dataOffset + offset) & ~4095
+            let end = (dataOffset + offset + length + 4095) & ~4095
+            aug_populate_write(base + first, end - first)
             write(base + dataOffset + offset)
         } else {
             write(nil)

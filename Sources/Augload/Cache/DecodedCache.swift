@@ -53,7 +53,7 @@ public final class DecodedCache: @unchecked Sendable {
             table = try CacheTable(samples: samples, ram: false, capacity: 0)
             disk = try DiskEntries(
                 root: root, specification: specification + "\n" + DecodedCache.libraryVersion + "\n",
-                specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion))
+                specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion), removeLeftovers: true)
         }
     }
 
@@ -65,7 +65,7 @@ public final class DecodedCache: @unchecked Sendable {
         if case .directory(let root) = setting {
             disk = try DiskEntries(
                 root: root, specification: specification + "\n" + DecodedCache.libraryVersion + "\n",
-                specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion))
+                specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion), removeLeftovers: false)
         } else {
             disk = nil
         }

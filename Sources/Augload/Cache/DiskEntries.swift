@@ -31,16 +31,17 @@ struct DiskEntries {
     /// The folder of this pipeline's entries.
     let folder: String
 
-    /// Opens (creating) the entries folder of `specification` under `root`, and removes
-    /// temporary files left by killed writers.
-    init(root: String, specification: String, specHash: CacheTable.Key) throws(LoaderError) {
+    /// Opens (creating) the entries folder of `specification` under `root`; the loader process
+    /// (`removeLeftovers`) also removes temporary files left by writers killed in earlier runs —
+    /// not a worker, which could delete its siblings' files in the middle of a write.
+    init(root: String, specification: String, specHash: CacheTable.Key, removeLeftovers: Bool) throws(LoaderError) {
         folder = root + "/" + hex(specHash.a)
         for dir in [root, folder] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw LoaderError(.usage, "cannot create the cache folder \(dir): \(String(cString: strerror(errno)))")
         }
         let specPath = folder + "/SPEC"
         if access(specPath, F_OK) != 0 { try? DiskEntries.writeAtomically(Array(specification.utf8), to: specPath, in: folder) }
-        if let d = opendir(folder) {
+        if removeLeftovers, let d = opendir(folder) {
             defer { closedir(d) }
             while let e = readdir(d) {
                 let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
