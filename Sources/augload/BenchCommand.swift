@@ -87,17 +87,18 @@ struct BenchCommand: ParsableCommand {
             // A steady state needs a batch after the first; with one batch there is none.
             let steady = r.batches > 1
             func s(_ text: @autoclosure () -> String) -> String { steady ? text() : "-" }
-            rows.append([
-                result.rounds > 1 ? "pipeline, round \(r.round)" : "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0),
-                s(fixed(r.steadyImagesPerSecond, 0)),
-                s(fixed(r.steadyRatioToCeiling, 2)), s(fixed(r.steadyCPUMillisecondsPerImage, 2)),
-                s(fixed(r.steadyCPURatioToCeiling, 2)), fixed(r.timeToFirstBatchSeconds, 3) + " s",
-                s(fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms"),
-                s(fixed(r.steadyConsumerCoreFraction * 100, 2) + " %"),
-                s(fixed(r.steadyLoaderCoreFraction * 100, 1) + " %"),
-                megabytes(r.peakMemoryBytes),
-                "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
-            ] + (perEpoch ? cacheColumns(r) : []))
+            rows.append(
+                [
+                    result.rounds > 1 ? "pipeline, round \(r.round)" : "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0),
+                    s(fixed(r.steadyImagesPerSecond, 0)),
+                    s(fixed(r.steadyRatioToCeiling, 2)), s(fixed(r.steadyCPUMillisecondsPerImage, 2)),
+                    s(fixed(r.steadyCPURatioToCeiling, 2)), fixed(r.timeToFirstBatchSeconds, 3) + " s",
+                    s(fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms"),
+                    s(fixed(r.steadyConsumerCoreFraction * 100, 2) + " %"),
+                    s(fixed(r.steadyLoaderCoreFraction * 100, 1) + " %"),
+                    megabytes(r.peakMemoryBytes),
+                    "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
+                ] + (perEpoch ? cacheColumns(r) : []))
         }
         printTable(rows)
         if c.failures > 0 { print("(\(c.failures) files failed to decode in the ceiling run)") }

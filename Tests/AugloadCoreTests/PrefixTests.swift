@@ -1,6 +1,7 @@
-@testable import AugloadCore
 import TestSupport
 import Testing
+
+@testable import AugloadCore
 
 /// The pipeline's deterministic prefix and the decoded cache's exactness: a sample made from its
 /// stored prefix image is the plain path's bytes, or the split refuses (and says so).
@@ -69,7 +70,8 @@ import Testing
         }
         #expect(Pipeline(steps: Self.randomCrop).deterministicPrefixCount == 1)
         #expect(Pipeline(steps: [Resize(shorterSide: 8), CenterCrop(width: 4, height: 4), Flip()]).deterministicPrefixCount == 2)
-        #expect(Pipeline(steps: [RandomResizedCrop(width: 8, height: 8), Resize(width: 4, height: 4)]).deterministicPrefixCount == 0)
+        #expect(
+            Pipeline(steps: [RandomResizedCrop(width: 8, height: 8), Resize(width: 4, height: 4)]).deterministicPrefixCount == 0)
         #expect(Pipeline(steps: [Invert(), Resize(shorterSide: 8)]).deterministicPrefixCount == 0)
         #expect(!Invert().isDeterministic && !Flip().isDeterministic && !GaussianNoise(sigma: 0).isDeterministic)
     }
@@ -178,7 +180,8 @@ import Testing
             [CenterCrop(width: 12, height: 10), Flip(), GaussianNoise(sigma: 0.1)],
         ] as [[any Augmentation]] {
             for allow in [true, false] {
-                let made = try Self.compare(Pipeline(steps: steps, allowScaledDecode: allow), bytes, samples: 6, label: "\(name) \(steps)")
+                let made = try Self.compare(
+                    Pipeline(steps: steps, allowScaledDecode: allow), bytes, samples: 6, label: "\(name) \(steps)")
                 #expect(made == 6, "\(name) \(steps): a deterministic prefix followed by crops is always exact")
             }
         }

@@ -1,7 +1,8 @@
-@testable import Augload
 import CAugSystem
 import TestSupport
 import Testing
+
+@testable import Augload
 
 #if canImport(Glibc)
     import Glibc
@@ -17,7 +18,8 @@ import Testing
     static let sampleCount = 30
 
     static func sequence(
-        folder: String = images, crop: CropMode = .random, cache: String? = nil, _ configure: (inout ImageBatchOptions) -> Void = { _ in }
+        folder: String = images, crop: CropMode = .random, cache: String? = nil,
+        _ configure: (inout ImageBatchOptions) -> Void = { _ in }
     ) throws -> ImageBatchSequence {
         var o = ImageBatchOptions()
         o.batchSize = 4
@@ -101,7 +103,9 @@ import Testing
         first.storeBytes(of: key.b, toByteOffset: 16, as: UInt64.self)
         #expect(table.lookup(key) == nil, "a writing entry is invisible")
         let pixels: [UInt8] = Array(0..<12)
-        let outcome = table.insert(key, info: info) { dst in pixels.withUnsafeBytes { dst!.copyMemory(from: $0.baseAddress!, byteCount: 12) } }
+        let outcome = table.insert(key, info: info) { dst in
+            pixels.withUnsafeBytes { dst!.copyMemory(from: $0.baseAddress!, byteCount: 12) }
+        }
         #expect(outcome == .stored)
         let entry = try #require(table.lookup(key))
         #expect(entry.info == info && Array(UnsafeBufferPointer(start: table.pixels(of: entry), count: 12)) == pixels)
@@ -145,7 +149,9 @@ import Testing
         let root = TestPaths.temporaryDirectory("augload-images")
         for cls in TestPaths.list(images) {
             TestPaths.makeDirectory(root + "/" + cls)
-            for name in TestPaths.list(images + "/" + cls) { TestPaths.copy(images + "/\(cls)/\(name)", root + "/\(cls)/\(name)") }
+            for name in TestPaths.list(images + "/" + cls) {
+                TestPaths.copy(images + "/\(cls)/\(name)", root + "/\(cls)/\(name)")
+            }
         }
         return root
     }
@@ -211,7 +217,9 @@ import Testing
             var plain = o
             plain.cache = nil
             let reference = try Self.collect(
-                Loader(try ImageBatchSequence(folder: ImageFolder(root: TestPaths.fixtures + "/bad-folder"), options: plain), workers: 0, epochs: 2))
+                Loader(
+                    try ImageBatchSequence(folder: ImageFolder(root: TestPaths.fixtures + "/bad-folder"), options: plain),
+                    workers: 0, epochs: 2))
             #expect(run == reference)
             #expect(loader.statistics.skipped.map(\.path).contains { $0.hasSuffix("dog-2-truncated.jpg") })
             if cache != nil { #expect(try Self.stats(loader).entries == 5, "the truncated file is never stored") }

@@ -9,8 +9,9 @@
 ///     try CacheSetting(parsing: "ram:2G")       // .ram(bytes: 2 << 30)
 ///     try CacheSetting(parsing: "/data/cache")  // .directory("/data/cache"): persists across runs
 public enum CacheSetting: Sendable, Hashable {
-    /// One shared memory region for the loader and all its workers, bounded to `bytes` (nil: the
-    /// default share of available memory, ``defaultRAMBytes()``).
+    /// One shared memory region for the loader and all its workers, whose images are bounded to
+    /// `bytes` (nil: the default share of available memory, ``defaultRAMBytes()``); its entry
+    /// table adds 128 bytes per sample of the dataset.
     case ram(bytes: Int?)
     /// Entry files under a folder, reused by later runs when files and pipeline match.
     case directory(String)

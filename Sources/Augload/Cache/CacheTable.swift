@@ -23,7 +23,10 @@ import CAugSystem
 /// stops at the first `empty` entry. The memfd has no name: nothing is left behind after a crash.
 final class CacheTable: @unchecked Sendable {
     enum State: UInt32 {
-        case empty = 0, writing = 1, ready = 2, abandoned = 3
+        case empty = 0
+        case writing = 1
+        case ready = 2
+        case abandoned = 3
     }
 
     /// The 128-bit hash of an entry's full key (path, size, mtime, prefix specification, library version).
@@ -170,7 +173,8 @@ final class CacheTable: @unchecked Sendable {
             switch aug_atomic_load_u32(e) {
             case State.empty.rawValue:
                 return nil
-            case State.ready.rawValue where e.load(fromByteOffset: E.keyA, as: UInt64.self) == key.a
+            case State.ready.rawValue
+            where e.load(fromByteOffset: E.keyA, as: UInt64.self) == key.a
                 && e.load(fromByteOffset: E.keyB, as: UInt64.self) == key.b:
                 return read(i)
             default:

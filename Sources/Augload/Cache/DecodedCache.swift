@@ -106,7 +106,8 @@ public final class DecodedCache: @unchecked Sendable {
         guard let identity = FileIdentity(path: path) else {
             // Missing or not a regular file: the plain path says why.
             table.count(.misses)
-            return try pipeline.run(path: path, random: &random, workspace: &workspace, into: destination, width: width, height: height)
+            return try pipeline.run(
+                path: path, random: &random, workspace: &workspace, into: destination, width: width, height: height)
         }
         let key = self.key(path: path, identity: identity)
         do {
@@ -120,13 +121,15 @@ public final class DecodedCache: @unchecked Sendable {
                             prefix: info, pixels: pixels, random: &random, workspace: &workspace, into: destination,
                             width: width, height: height)
                     }
-                    return try finish(made, pipeline, path: path, random: &random, workspace: &workspace, into: destination, width, height)
+                    return try finish(
+                        made, pipeline, path: path, random: &random, workspace: &workspace, into: destination, width, height)
                 }
             } else if let entry = table.lookup(key) {
                 let made = try pipeline.run(
                     prefix: entry.info, pixels: table.pixels(of: entry), random: &random, workspace: &workspace,
                     into: destination, width: width, height: height)
-                return try finish(made, pipeline, path: path, random: &random, workspace: &workspace, into: destination, width, height)
+                return try finish(
+                    made, pipeline, path: path, random: &random, workspace: &workspace, into: destination, width, height)
             }
             table.count(.misses)
             try workspace.file.read(path: path)
@@ -170,7 +173,8 @@ public final class DecodedCache: @unchecked Sendable {
             return made
         }
         table.count(.bypassed)
-        return try pipeline.run(path: path, random: &random, workspace: &workspace, into: destination, width: width, height: height)
+        return try pipeline.run(
+            path: path, random: &random, workspace: &workspace, into: destination, width: width, height: height)
     }
 
     private func store(
@@ -179,7 +183,8 @@ public final class DecodedCache: @unchecked Sendable {
     ) {
         precondition(pixels.count == info.pixelBytes)
         if let disk {
-            guard disk.write(key, sourcePath: path, identity: identity, info: info, pixels: pixels, scratch: &scratch.write) else {
+            guard disk.write(key, sourcePath: path, identity: identity, info: info, pixels: pixels, scratch: &scratch.write)
+            else {
                 table.count(.notStored)
                 return
             }
@@ -194,7 +199,9 @@ public final class DecodedCache: @unchecked Sendable {
 
     /// The entry key of a file: its path, size and mtime, the prefix specification, the library version.
     func key(path: String, identity: FileIdentity) -> CacheTable.Key {
-        DecodedCache.hash("\(path)\u{0}\(identity.size)\u{0}\(identity.mtimeNanoseconds)\u{0}\(specification)\u{0}\(DecodedCache.libraryVersion)")
+        DecodedCache.hash(
+            "\(path)\u{0}\(identity.size)\u{0}\(identity.mtimeNanoseconds)\u{0}\(specification)\u{0}\(DecodedCache.libraryVersion)"
+        )
     }
 
     /// 128 bits of hash of `text` (two differently seeded 64-bit checksums).

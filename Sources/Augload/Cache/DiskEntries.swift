@@ -44,7 +44,9 @@ struct DiskEntries {
         if removeLeftovers, let d = opendir(folder) {
             defer { closedir(d) }
             while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                let name = withUnsafeBytes(of: e.pointee.d_name) {
+                    String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
                 if name.hasPrefix("tmp-") { unlink(folder + "/" + name) }
             }
         }

@@ -126,7 +126,8 @@ extension Pipeline {
         workspace.lastWarnings = DecodeWarnings()
         let size = try finishSteps(from: next, flipH: suffix.flipH, flipV: suffix.flipV, random: &local, workspace: &workspace) {
             image, flipH, flipV, sigma, random throws(DecodeError) in
-            try emit(image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
+            try emit(
+                image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
         }
         random = local
         return size

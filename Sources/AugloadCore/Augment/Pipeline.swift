@@ -79,13 +79,15 @@ public struct Pipeline: Sendable {
     ) throws(DecodeError) -> (width: Int, height: Int) {
         try realize(bytes: bytes, random: &random, workspace: &workspace) {
             image, flipH, flipV, sigma, random throws(DecodeError) in
-            try emit(image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
+            try emit(
+                image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
         }
     }
 
     /// The output pass of ``run(bytes:random:workspace:into:width:height:)``: checks the size and writes the sample.
     func emit(
-        _ image: Image, flipH: Bool, flipV: Bool, sigma: Float, random: inout SampleRandom, into destination: UnsafeMutableRawPointer,
+        _ image: Image, flipH: Bool, flipV: Bool, sigma: Float, random: inout SampleRandom,
+        into destination: UnsafeMutableRawPointer,
         width: Int?, height: Int?
     ) throws(DecodeError) -> (width: Int, height: Int) {
         if let width, let height, image.width != width || image.height != height {
@@ -119,7 +121,8 @@ public struct Pipeline: Sendable {
         workspace.lastWarnings = try GeometryRealizer.realize(
             geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
             decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
-        return try finishSteps(from: next, flipH: geometry.flipH, flipV: geometry.flipV, random: &random, workspace: &workspace, finish: finish)
+        return try finishSteps(
+            from: next, flipH: geometry.flipH, flipV: geometry.flipV, random: &random, workspace: &workspace, finish: finish)
     }
 
     /// The rest of a sample once its planned geometry is realised in `workspace.result`: the steps
