@@ -133,9 +133,10 @@ public struct Resampler: Sendable {
         // picks the same order for the same geometry. The order follows the axis' scale, not the
         // rows the taps touch: a crop of a resize has the scale of the whole resize but its taps
         // touch a row or two more than its own height, so deciding on rows could pick another
-        // order (another rounding) for a fused crop+resize than for resize-then-crop — a source
-        // 254 or 255 rows high resized to 256 went horizontal first, its crop to 224 (taps on 225
-        // rows) vertical first. The decoded cache relies on the two being equal.
+        // order (another rounding) for a fused crop+resize than for resize-then-crop: a 63x200
+        // image resized to 64x203 went horizontal first, its crop to 56x56 (taps on 57 rows)
+        // vertical first, and bytes differed (PrefixTests). The decoded cache relies on the two
+        // being equal. Near-identity upscales are the only geometries whose order this changed.
         let verticalFirst = vertical.scale > 1 && columns > 0
         let needed = verticalFirst ? outHeight * columns * 3 : rows * outWidth * 3
         // Take the scratch buffer out of self so the passes (methods on self) can run while it is
