@@ -50,6 +50,14 @@ def test_imagenet_normalisation_equals_export(engine, tmp_path):
         assert_same_batches(copies(loader, 1), expected)
 
 
+@pytest.mark.parametrize("cache", ["ram", "folder"])
+def test_a_decoded_cache_changes_no_byte(engine, tmp_path, cache):
+    expected = export(engine, IMAGES, tmp_path / "export", epochs=2, **SMALL)
+    where = "ram:64M" if cache == "ram" else tmp_path / "cache"
+    with augload.Loader(IMAGES, cache=where, workers=2, **SMALL) as loader:
+        assert_same_batches(copies(loader, 2), expected)  # epoch 1 comes from the cache
+
+
 def test_a_killed_worker_changes_nothing(engine, tmp_path):
     options = dict(SMALL, batch_size=2, size=64)
     expected = export(engine, IMAGES, tmp_path, epochs=2, **options)

@@ -34,6 +34,7 @@ BAD = [
     (dict(remainder="spread"), ValueError, "remainder must be one of 'pad', 'drop', 'uneven'"),
     (dict(max_pixels=0), ValueError, "max_pixels"),
     (dict(labels=[0]), ValueError, "labels"),
+    (dict(cache="ram:lots"), ValueError, "cache must be 'ram', 'ram:SIZE'"),
 ]
 
 

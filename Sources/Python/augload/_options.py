@@ -13,6 +13,7 @@ import json
 import math
 import numbers
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
@@ -43,7 +44,8 @@ class Settings:
     @property
     def fingerprint(self) -> str:
         """A hash of the options and dataset: equal fingerprints give equal batches."""
-        text = json.dumps({"options": self.options, "dataset": self.dataset}, sort_keys=True)
+        options = {k: v for k, v in self.options.items() if k != "cache"}  # a cache changes no byte
+        text = json.dumps({"options": options, "dataset": self.dataset}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -100,6 +102,14 @@ def _dtype(value: Any) -> str:
     if name in _CHOICES["dtype"]:
         return str(name)
     raise TypeError(f"dtype must be one of 'uint8', 'float32', got {value!r}")
+
+
+def _cache(value: Any) -> str:
+    if isinstance(value, str) and re.fullmatch(r"ram(:[0-9]+[KMGT]?)?", value):
+        return value
+    if isinstance(value, (str, os.PathLike)) and not os.fspath(value).startswith("ram"):
+        return os.path.abspath(os.fspath(value))
+    raise ValueError(f"cache must be 'ram', 'ram:SIZE' (like 'ram:8G') or a folder, got {value!r}")
 
 
 def _environment_shard(environ: Mapping[str, str]) -> tuple[int, int]:
@@ -205,6 +215,7 @@ def validate(
     world_size: Any = None,
     remainder: Any = None,
     max_pixels: Any = None,
+    cache: Any = None,
     environ: Optional[Mapping[str, str]] = None,
 ) -> Settings:
     """Checks every argument of :class:`augload.Loader`; see its docstring for their meaning.
@@ -244,6 +255,8 @@ def validate(
     options["mean"], options["std"] = mean_v, std_v
     if max_pixels is not None:
         options["max_pixels"] = _int("max_pixels", max_pixels, 1)
+    if cache is not None:
+        options["cache"] = _cache(cache)
 
     if rank is None or world_size is None:
         env_rank, env_size = _environment_shard(os.environ if environ is None else environ)

@@ -84,6 +84,8 @@ class Loader:
         on_error: ``"fail"`` raises :class:`DecodeError` for an undecodable file; ``"skip"``
             replaces it (the batch keeps its shape) and lists it in :attr:`skipped`.
         strict: libjpeg's recovered-from warnings are errors. max_pixels: decode limit.
+        cache: decoded cache, so later epochs skip decoding (same bytes): ``"ram"``,
+            ``"ram:SIZE"`` (like ``"ram:8G"``) or a folder that persists across runs.
         queue: slots in the ring (10, at least 2): batches prefetched plus batches you still
             hold, counting the one a ``for`` loop's variable names while it fetches the next.
         epochs: epochs the engine produces (None = unbounded; iteration after the last is empty).
@@ -128,6 +130,7 @@ class Loader:
         world_size: Optional[int] = None,
         remainder: Optional[str] = None,
         max_pixels: Optional[int] = None,
+        cache: Union[str, "os.PathLike[str]", None] = None,
     ) -> None:
         self._closed = True  # until the engine runs; close() and __del__ rely on it
         self._failure: Optional[BaseException] = None
