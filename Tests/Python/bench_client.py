@@ -91,7 +91,8 @@ def main() -> None:
     print(f"wrap + release (no engine):        {wrap_release_us(20000, args.batch_size, args.size):8.1f} µs/batch")
     small = dict(options, batch_size=4, size=16)  # the engine is never the bottleneck
     cpu, wall, images = loop(args.folder, args.batches, False, **small)
-    print(f"loop overhead (4 x 16², no touch): {cpu:8.1f} µs/batch CPU in Python, {args.batches / wall:8.0f} batches/s")
+    rate = args.batches / wall
+    print(f"loop overhead (4 x 16², no touch): {cpu:8.1f} µs/batch CPU in Python, {rate:8.0f} batches/s")
     cpu, wall, images = loop(args.folder, max(1, args.batches // 10), True, **options)
     print(
         f"touching loop ({args.batch_size} x {args.size}², float32 nchw, sum of every batch): "
