@@ -277,7 +277,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
         case .failed(let epoch, let index, _, var error):
             w.task = nil
             if epoch >= 0 && error.code != .badFile { error.message = "batch \(index) of epoch \(epoch): " + error.message }
-            fail(error)
+            state.fail(error, batch: epoch >= 0 ? BatchKey(epoch: epoch, index: index) : nil)
         default:
             fail(LoaderError(.system, "worker \(w.serial) sent an unexpected message"))
         }
@@ -298,10 +298,11 @@ final class Dispatcher: Producer, @unchecked Sendable {
             let tries = (attempts[key] ?? 0) + 1
             attempts[key] = tries
             if tries >= maxAttempts {
-                fail(
+                state.fail(
                     LoaderError(
                         .workerCrashed,
-                        "\(key) killed \(tries) workers (last \(status)); its inputs: \(source.describe(order: task.order))"))
+                        "\(key) killed \(tries) workers (last \(status)); its inputs: \(source.describe(order: task.order))"),
+                    batch: key)
                 return
             }
             retry.insert(task, at: 0)

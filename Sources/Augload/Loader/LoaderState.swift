@@ -14,6 +14,9 @@ final class LoaderState: @unchecked Sendable {
     var pool: SlotPool
     var buffer: ReorderBuffer
     var failure: LoaderError?
+    /// The batch whose making failed, when the failure belongs to one: in order, batches before it
+    /// that are (or become) ready are still handed out first, so nothing made is lost.
+    var failedBatch: BatchKey?
     /// Set by `Loader.close()`: a later take ends at once instead of waiting for a producer that is gone.
     var closed = false
     var stats = Loader.Statistics()
@@ -32,7 +35,7 @@ final class LoaderState: @unchecked Sendable {
     func take() throws(LoaderError) -> (BatchKey, Int)? {
         try mutex.withLock { () throws(LoaderError) -> (BatchKey, Int)? in
             while true {
-                if let failure { throw failure }
+                if let failure, failureIsDue { throw failure }
                 switch buffer.take() {
                 case .batch(let key, let slot):
                     pool.lend(slot)
@@ -53,6 +56,13 @@ final class LoaderState: @unchecked Sendable {
                 mutex.wait(timeoutSeconds: 0.5)
             }
         }
+    }
+
+    /// The failure applies now: it belongs to no batch, or (in order) the consumer has reached its
+    /// batch, or (unordered) nothing else is ready (lock held).
+    private var failureIsDue: Bool {
+        guard let failedBatch else { return true }
+        return buffer.ordered ? buffer.cursor >= failedBatch : !buffer.hasReady
     }
 
     /// Takes a free slot for `key` and counts the batch as dispatched (lock held); nil when none is free.
@@ -84,10 +94,17 @@ final class LoaderState: @unchecked Sendable {
         _checkInvariants()
     }
 
-    /// Records the run's first failure and wakes the consumer (takes the lock).
-    func fail(_ error: LoaderError) {
+    /// Records the run's failure and wakes the consumer (takes the lock). `batch` is the batch it
+    /// belongs to, if any; of several, the earliest wins, so the consumer meets it first.
+    func fail(_ error: LoaderError, batch: BatchKey? = nil) {
         mutex.withLock {
-            if failure == nil { failure = error }
+            if failure == nil {
+                failure = error
+                failedBatch = batch
+            } else if let batch, let current = failedBatch, batch < current {
+                failure = error
+                failedBatch = batch
+            }
             mutex.broadcast()
         }
     }

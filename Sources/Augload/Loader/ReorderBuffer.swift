@@ -72,6 +72,9 @@ struct ReorderBuffer {
         _checkInvariants()
     }
 
+    /// Whether any finished batch is waiting.
+    var hasReady: Bool { !ready.isEmpty }
+
     /// Whether `key` is finished and waiting.
     func isReady(_ key: BatchKey) -> Bool { ready[key] != nil }
 
