@@ -120,6 +120,26 @@ import Testing
         #expect(text == TestPaths.fixtures + "/bad-folder/dog/dog-2-truncated.jpg\n", "\(text)")
     }
 
+    @Test func runAndExportLeaveOutTheExcludedFiles() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(out) }
+        let folder = TestPaths.fixtures + "/bad-folder"
+        _ = try augload(["check", folder, "--workers", "1", "--write-exclude", out + "/exclude.txt"])
+        let run = try augload(["run", folder, "--workers", "2", "--batch-size", "2", "--size", "32", "--json", "--exclude", out + "/exclude.txt"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try json(run.stdout)["images"] as? Double == 5)
+        // Lines match by the path below DIR, however DIR was spelled when the list was written.
+        TestPaths.write(out + "/relative.txt", Array("elsewhere/bad-folder/dog/dog-2-truncated.jpg\n".utf8))
+        let export = try augload([
+            "export", folder + "/", "--out", out + "/npy", "--workers", "0", "--batch-size", "1", "--size", "16", "--exclude",
+            out + "/relative.txt",
+        ])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stdout.contains("(5 images)"), "\(export.stdout)")
+        let missing = try augload(["run", folder, "--exclude", out + "/no-such-list.txt"])
+        #expect(missing.status == 2 && missing.stderr.contains("--exclude"), "\(missing.stderr)")
+    }
+
     @Test func usageErrorsExit2AndHelpHasExamples() throws {
         let missing = try augload(["check"])
         #expect(missing.status == 2)
