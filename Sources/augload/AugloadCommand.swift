@@ -18,7 +18,9 @@ struct AugloadCommand: ParsableCommand {
             Exit status: 0 success, 1 the run failed (the message names the file and reason), 2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, CheckCommand.self],
+        subcommands: [
+            RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self, CheckCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -48,7 +48,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let folder = try ImageFolder(root: options.directory)
+        let folder = try options.makeDataset()
         let showProgress = options.showsProgress(json: json)
         let result = try Benchmark.measure(
             folder: folder, options: options.imageOptions, workerCounts: workers, maxQueueSize: options.queue,

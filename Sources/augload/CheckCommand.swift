@@ -18,10 +18,14 @@ struct CheckCommand: ParsableCommand {
               augload check data/train
               augload check data/train --workers 2 --json > verdicts.json
               augload check data/train --strict --write-exclude bad-files.txt
+              augload check --files train.csv --workers 2
             """)
 
     @Argument(help: "Image folder: one sub-folder per class.", completion: .directory)
-    var directory: String
+    var directory: String?
+
+    @Option(help: "A CSV list of images instead of DIR: one 'path,label' per line (as run --files reads it).")
+    var files: String?
 
     @OptionGroup var worker: WorkerOption
 
@@ -40,9 +44,14 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log worker lifecycle events (spawned, died, restarted) on stderr.")
     var verbose = false
 
+    func validate() throws {
+        guard (directory == nil) != (files == nil) else {
+            throw ValidationError("give either DIR or --files LIST.csv (exactly one)")
+        }
+    }
+
     func run() throws {
-        // TODO(files): accept the shared `--files LIST.csv` option once it lands, checking the listed files.
-        let folder = try ImageFolder(root: directory)
+        let folder = try files.map { path throws(LoaderError) in try ImageFolder(listFile: path) } ?? ImageFolder(root: directory ?? ".")
         let paths = folder.samples.map(\.path)
         let terminal = !quiet && !json && isatty(STDERR_FILENO) == 1
         let filesPerBatch = 32

@@ -46,7 +46,8 @@ struct ExcludeOption: ParsableArguments {
         }
         let folder = sequence.folder
         let kept = folder.samples.filter { sample in
-            let relative = sample.path.dropFirst(folder.root.count).drop { $0 == "/" }
+            let below = sample.path.hasPrefix(folder.root + "/")
+            let relative = below ? sample.path.dropFirst(folder.root.count + 1).drop { $0 == "/" } : sample.path[...]
             return !tails.contains(sample.path[...]) && !tails.contains(relative)
         }
         guard !kept.isEmpty else {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `value` with `digits` decimals (no Foundation: the CLI links only FoundationEssentials, which
 /// keeps worker start-up light).
 func fixed(_ value: Double, _ digits: Int) -> String {
@@ -28,7 +32,3 @@ func writeStderr(_ text: String) {
         done += n
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#endif

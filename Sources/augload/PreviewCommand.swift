@@ -34,7 +34,7 @@ struct PreviewCommand: ParsableCommand {
     }
 
     func run() throws {
-        let folder = try ImageFolder(root: options.directory)
+        let folder = try options.makeDataset()
         var o = options.imageOptions
         o.dtype = .uint8
         let grid = try PreviewGrid.make(folder: folder, options: o, samples: samples, variants: variants)

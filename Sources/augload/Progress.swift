@@ -52,9 +52,5 @@ final class Progress: FitCallback {
         return "\(s / 60):\(pad(s % 60))"
     }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
+    static func now() -> Double { monotonicSeconds() }
 }

@@ -11,6 +11,7 @@ extension FlipMode: ExpressibleByArgument {}
 extension Layout: ExpressibleByArgument {}
 extension DType: ExpressibleByArgument {}
 extension ErrorPolicy: ExpressibleByArgument {}
+extension Sharding.Remainder: ExpressibleByArgument {}
 
 /// Normalisation presets for float32 output.
 enum Normalization: String, ExpressibleByArgument, CaseIterable {
@@ -23,15 +24,15 @@ struct WorkerOption: ParsableArguments {
         help: "Worker processes; at most one per core runs (0 = everything on the calling thread). Default: the number of cores.")
     var workers: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
-    func validate() throws {
-        guard workers >= 0 && workers <= 256 else { throw ValidationError("--workers must be in 0...256, got \(workers)") }
-    }
 }
 
 /// The options every command shares (DESIGN.md's contract).
 struct SharedOptions: ParsableArguments {
     @Argument(help: "Image folder: one sub-folder per class.", completion: .directory)
-    var directory: String
+    var directory: String?
+
+    @Option(help: "A CSV list of images instead of DIR: one 'path,label' per line (label: integer or class name).")
+    var files: String?
 
     @Option(help: "Images per batch.")
     var batchSize: Int = 64
@@ -81,6 +82,9 @@ struct SharedOptions: ParsableArguments {
     @Flag(help: "Drop the last batch of an epoch when it is not full.")
     var dropLast = false
 
+    @Option(help: "When RANK/WORLD_SIZE shard the data and the world size does not divide it: pad (repeat samples, as DistributedSampler), drop, or uneven.")
+    var remainder: Sharding.Remainder = .pad
+
     @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
     var strict = false
 
@@ -90,15 +94,13 @@ struct SharedOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log worker lifecycle events (spawned, died, restarted) on stderr.")
     var verbose = false
 
+    /// Checks what only the command line has; the sequence and loader options are checked once,
+    /// by ``ImageBatchOptions/validate()`` and `Loader.init`, whose `.invalidOptions` errors exit 2.
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard size >= 0 && size <= 16384 else { throw ValidationError("--size must be in 0...16384, got \(size)") }
-        guard size != 0 || batchSize == 1 else {
-            throw ValidationError("--size 0 keeps each image's own size, so it needs --batch-size 1 (got \(batchSize))")
+        guard (directory == nil) != (files == nil) else {
+            throw ValidationError("give either DIR or --files LIST.csv (exactly one)")
         }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard queue >= 1 && queue <= 4096 else { throw ValidationError("--queue must be in 1...4096, got \(queue)") }
-        guard noise >= 0 && noise <= 10 else { throw ValidationError("--noise must be in 0...10, got \(noise)") }
         if let maxBatches, maxBatches < 1 { throw ValidationError("--max-batches must be at least 1, got \(maxBatches)") }
     }
 
@@ -125,12 +127,18 @@ struct SharedOptions: ParsableArguments {
         for key in ["RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"] {
             if let v = getenv(key) { environment[key] = String(cString: v) }
         }
-        o.sharding = Sharding.fromEnvironment(environment)
+        o.sharding = Sharding.fromEnvironment(environment, remainder: remainder)
         return o
     }
 
+    /// The dataset: DIR's class folders, or the `--files` list.
+    func makeDataset() throws(LoaderError) -> ImageFolder {
+        if let files { return try ImageFolder(listFile: files) }
+        return try ImageFolder(root: directory ?? ".")
+    }
+
     func makeSequence() throws -> ImageBatchSequence {
-        try ImageBatchSequence(folder: ImageFolder(root: directory), options: imageOptions)
+        try ImageBatchSequence(folder: makeDataset(), options: imageOptions)
     }
 
     func makeLogger() -> Logger {

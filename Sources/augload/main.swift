@@ -12,7 +12,7 @@ do {
     try command.run()
 } catch let error as LoaderError {
     writeStderr("augload: error: \(error.description)\n")
-    exit(ExitCode.failure.rawValue)
+    exit(error.code == .invalidOptions ? 2 : ExitCode.failure.rawValue)
 } catch let error as DecodeError {
     writeStderr("augload: error: \(error.description)\n")
     exit(ExitCode.failure.rawValue)

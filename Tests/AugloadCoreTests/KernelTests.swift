@@ -3,18 +3,35 @@ import CAugKernels
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The SIMD kernels' two bodies (AVX2 where the CPU has it, portable everywhere) give the same
 /// bytes: whole pipelines over real files, and each kernel on odd sizes and edges.
 ///
 /// The portable body is forced through a process-wide switch; other tests running meanwhile only
 /// see the other body, which is what this suite proves gives identical results.
 @Suite(.serialized) struct KernelTests {
-    /// Runs `body` once with the best body and once with the portable one.
+    /// Runs `body` once with the AVX2 body and once with the portable one. On a CPU without
+    /// AVX2 both runs would use the portable body and prove nothing: ``theAVX2BodiesAreThereToCompare()``
+    /// fails there (set `AUGLOAD_KERNELS_PORTABLE_ONLY=1` to accept that on such a machine).
     static func bothBodies<R>(_ body: () throws -> R) rethrows -> (best: R, portable: R) {
         let best = try body()
         aug_kernels_force_portable(1)
         defer { aug_kernels_force_portable(0) }
+        #expect(aug_kernels_simd_level() == 0, "the portable body is forced for the second run")
         return (best, try body())
+    }
+
+    @Test func theAVX2BodiesAreThereToCompare() {
+        let level = aug_kernels_simd_level()
+        if level == 0 && getenv("AUGLOAD_KERNELS_PORTABLE_ONLY") == nil {
+            Issue.record(
+                "this CPU has no AVX2: the kernel tests below compared the portable body with itself (set AUGLOAD_KERNELS_PORTABLE_ONLY=1 to accept)"
+            )
+        }
+        #expect(level == 1 || getenv("AUGLOAD_KERNELS_PORTABLE_ONLY") != nil, "compared AVX2 against portable: level \(level)")
     }
 
     /// How many elements differ (compact in a failure message, unlike the arrays themselves).

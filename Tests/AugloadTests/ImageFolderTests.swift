@@ -62,7 +62,7 @@ import Testing
             var all: [Int] = []
             for rank in 0..<worldSize {
                 var options = ImageBatchOptions()
-                options.sharding = Sharding(rank: rank, worldSize: worldSize)
+                options.sharding = Sharding(rank: rank, worldSize: worldSize, remainder: .uneven)
                 options.seed = 17
                 let sequence = try ImageBatchSequence(folder: folder, options: options)
                 let mine = sequence.sampleOrder(epoch: epoch)
@@ -149,7 +149,7 @@ import Testing
             _ = try sequence { $0.batchSize = 0 }
             Issue.record("expected an error")
         } catch {
-            #expect(error.code == .usage && error.message.contains("got 0"))
+            #expect(error.code == .invalidOptions && error.message.contains("got 0"))
         }
         do {
             _ = try sequence { $0.size = 0 }

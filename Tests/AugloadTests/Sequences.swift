@@ -17,13 +17,15 @@ struct CountingSequence: DataSequence, Codable {
     var delayMilliseconds = 0
     /// Batch that kills whichever worker process makes it (never in the loader process).
     var poisonedBatch: Int? = nil
+    /// Batch whose making throws (a sequence error, in whichever process makes it).
+    var failingBatch: Int? = nil
 
     var count: Int { batches }
 
     func batch(at index: Int) throws -> Batch {
         if delayMilliseconds > 0 { usleep(UInt32(delayMilliseconds * 1000)) }
         if index == poisonedBatch && aug_is_worker_process() != 0 { kill(getpid(), SIGKILL) }
-        if index == 99_999 { throw SequenceFailure(index: index) }
+        if index == 99_999 || index == failingBatch { throw SequenceFailure(index: index) }
         let values = (0..<4).map { Float(generation * 1000 + index * 4 + $0) }
         return Batch(floats: values, shape: [4], labels: [Int32(getpid()), aug_is_worker_process(), 0, 0])
     }

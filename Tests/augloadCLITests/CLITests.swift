@@ -60,7 +60,7 @@ import Testing
         #expect(r.status == 2)
         #expect(r.stderr.contains("--crop") && r.stderr.contains("diagonal"), "\(r.stderr)")
         let size0 = try augload(["run", Self.images, "--size", "0"])
-        #expect(size0.status == 2 && size0.stderr.contains("--batch-size 1"), "\(size0.stderr)")
+        #expect(size0.status == 2 && size0.stderr.contains("batch size 1"), "\(size0.stderr)")
         let workers = try augload(["bench", Self.images, "--workers", "1,x"])
         #expect(workers.status == 2 && workers.stderr.contains("--workers"), "\(workers.stderr)")
         let missing = try augload(["export", Self.images])
@@ -122,6 +122,52 @@ import Testing
         #expect((Int(npy[8]) + 10) % 64 == 0, "data is 64-byte aligned")
         let classes = String(decoding: TestPaths.read(out + "/classes.json") ?? [], as: UTF8.self)
         #expect(classes == #"["bird","cat","dog"]"#)
+    }
+
+    @Test func aFileListGivesTheSameBatchesAsItsFolder() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(dir) }
+        // The folder's own order and labels, as a CSV with class names and paths relative to the list.
+        var csv = "path,label\n"
+        for name in ["bird", "cat", "dog"] {
+            for file in TestPaths.list(Self.images + "/" + name) where !file.hasPrefix(".") && !file.hasSuffix(".txt") {
+                csv += "../images/\(name)/\(file),\(name)\n"
+            }
+        }
+        TestPaths.makeDirectory(dir + "/lists")
+        _ = try run("/bin/cp", ["-r", Self.images, dir + "/images"])
+        TestPaths.write(dir + "/lists/train.csv", Array(csv.utf8))
+        let common = ["--workers", "2", "--dtype", "uint8"] + Self.small
+        let fromList = try augload(["export", "--files", dir + "/lists/train.csv", "--out", dir + "/a"] + common)
+        let fromFolder = try augload(["export", dir + "/images", "--out", dir + "/b"] + common)
+        #expect(fromList.status == 0 && fromFolder.status == 0, "\(fromList.stderr) \(fromFolder.stderr)")
+        for name in TestPaths.list(dir + "/b") {
+            let same = TestPaths.read(dir + "/a/" + name) == TestPaths.read(dir + "/b/" + name)
+            #expect(same, "\(name) differs between the list and the folder")
+        }
+        let neither = try augload(["export", "--out", dir + "/c"])
+        #expect(neither.status == 2 && neither.stderr.contains("--files"), "\(neither.stderr)")
+        TestPaths.write(dir + "/lists/bad.csv", Array("a.jpg\n".utf8))
+        let bad = try augload(["run", "--files", dir + "/lists/bad.csv"])
+        #expect(bad.status == 1 && bad.stderr.contains("bad.csv line 1"), "\(bad.stderr)")
+    }
+
+    @Test func everyRankGetsTheSameBatchCountWhenTheWorldDoesNotDivide() throws {
+        // 30 images over 7 ranks in batches of 4: uneven shares would give 2 batches to some ranks, 1 to others.
+        for (remainder, images, batches) in [("pad", 5, 2), ("drop", 4, 1)] {
+            var counts = Set<Int>()
+            for rank in 0..<7 {
+                let r = try run(
+                    Self.binary,
+                    ["run", Self.images, "--batch-size", "4", "--size", "16", "--workers", "0", "--json", "--remainder", remainder],
+                    environment: ["RANK": "\(rank)", "WORLD_SIZE": "7"])
+                #expect(r.status == 0, "\(r.stderr)")
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+                #expect(json["images"] as? Int == images, "rank \(rank), \(remainder)")
+                counts.insert(json["batches"] as? Int ?? -1)
+            }
+            #expect(counts == [batches], "\(remainder): every rank runs \(batches) batches")
+        }
     }
 
     @Test func exportOfTheRawDecodeMatchesPillow() throws {

@@ -140,6 +140,20 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("--exclude"), "\(missing.stderr)")
     }
 
+    @Test func aFilesListIsCheckedLikeAFolder() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(dir) }
+        let bad = TestPaths.fixtures + "/bad-folder"
+        TestPaths.write(
+            dir + "/list.csv", Array("path,label\n\(bad)/cat/cat-1.jpg,cat\n\(bad)/dog/dog-2-truncated.jpg,dog\n".utf8))
+        let r = try augload(["check", "--files", dir + "/list.csv", "--workers", "1"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stdout.contains("refused \(bad)/dog/dog-2-truncated.jpg: truncated JPEG"), "\(r.stdout)")
+        #expect(r.stdout.contains("checked 2 files"), "\(r.stdout)")
+        let both = try augload(["check", bad, "--files", dir + "/list.csv"])
+        #expect(both.status == 2 && both.stderr.contains("--files"), "\(both.stderr)")
+    }
+
     @Test func usageErrorsExit2AndHelpHasExamples() throws {
         let missing = try augload(["check"])
         #expect(missing.status == 2)

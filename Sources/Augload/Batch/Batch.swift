@@ -23,6 +23,10 @@ public final class Batch: @unchecked Sendable {
     /// One label per image.
     public let labels: UnsafeBufferPointer<Int32>
 
+    /// The loader slot the batch borrows (nil for a batch that owns its memory): the serve
+    /// session names it to its client.
+    let slot: Int?
+
     private var releaseAction: (@Sendable () -> Void)?
     private let lock = Mutex()
 
@@ -44,8 +48,9 @@ public final class Batch: @unchecked Sendable {
     /// A batch over memory someone else owns; `release` runs once when the batch is released.
     init(
         epoch: Int, index: Int, shape: [Int], dtype: DType, images: UnsafeRawBufferPointer,
-        labels: UnsafeBufferPointer<Int32>, release: (@Sendable () -> Void)?
+        labels: UnsafeBufferPointer<Int32>, slot: Int? = nil, release: (@Sendable () -> Void)?
     ) {
+        self.slot = slot
         self.epoch = epoch
         self.index = index
         self.shape = shape

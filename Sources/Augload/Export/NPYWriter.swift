@@ -28,9 +28,8 @@ public enum NPYWriter {
 
     /// Writes `prefix` then `data` to a new file; removes it on failure.
     static func writeFile(path: String, prefix: [UInt8], data: UnsafeRawBufferPointer) throws(LoaderError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw LoaderError(.system, "cannot create \(path): \(String(cString: strerror(errno)))", path: path) }
-        defer { close(fd) }
+        let fd = try Sys.call("create \(path)") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        defer { Sys.close(fd) }
         do {
             try Sys.writeAll(fd, prefix)
             try Sys.writeAll(fd, data, what: "write \(path)")

@@ -13,6 +13,16 @@ import Logging
 /// exits, so spawning (and respawning) from a thread that lives as long as the loader is what lets
 /// workers die with it. The thread sleeps in `poll` on the workers' channels and a wake-up pipe
 /// the consumer writes to when it releases a slot.
+///
+/// Who touches what:
+///
+/// | state | owner |
+/// | --- | --- |
+/// | `source`, `schedule`, `configuration`, `retry`, `attempts`, `touchedSlots`, `anyBatchDone`, `serial` | the dispatcher thread only |
+/// | each ``WorkerProcess``'s `task`, `inbox`, `completed` | the dispatcher thread only |
+/// | `workers` (the array), `running`, `stopping` | `state.mutex` (the consumer reads pids and stops the thread) |
+/// | `state` (slot pool, reorder buffer, failure, statistics) | `state.mutex` — see ``LoaderState`` |
+/// | `wakeWrite` | any thread (one-byte writes to a non-blocking pipe) |
 final class Dispatcher: Producer, @unchecked Sendable {
     private var source: any BatchSource
     private let state: LoaderState
@@ -26,12 +36,8 @@ final class Dispatcher: Producer, @unchecked Sendable {
     private var serial = 0
     private var retry: [WorkerProcess.Task] = []
     private var attempts: [BatchKey: Int] = [:]
-    /// The next new batch to dispatch.
-    private var next: BatchKey
-    /// Batches finished per epoch, to know when an epoch is complete.
-    private var produced: [Int: Int] = [:]
-    /// Epochs whose end hook has run.
-    private var epochsEnded = Set<Int>()
+    /// The walk through the run's epochs (shared with the in-process producer's logic).
+    private var schedule: EpochSchedule
     /// Slots whose pages this process allocated at start-up (see ``dispatch()``).
     private var touchedSlots = Set<Int>()
     /// Worker processes run at once, and tasks in flight: the worker count, but at most the core
@@ -49,11 +55,12 @@ final class Dispatcher: Producer, @unchecked Sendable {
     private var stopping = false
 
     init(
-        source: any BatchSource, state: LoaderState, workers: Int, requirement: SlotRequirement, maxAttempts: Int,
-        logger: Logger
+        source: any BatchSource, state: LoaderState, schedule: EpochSchedule, workers: Int, requirement: SlotRequirement,
+        maxAttempts: Int, logger: Logger
     ) throws(LoaderError) {
         self.source = source
         self.state = state
+        self.schedule = schedule
         self.requirement = requirement
         self.maxAttempts = maxAttempts
         self.logger = logger
@@ -67,8 +74,6 @@ final class Dispatcher: Producer, @unchecked Sendable {
         } catch {
             throw LoaderError(.sequence, "cannot encode \(type(of: source)) for the workers: \(error) (use workers: 0)")
         }
-        next = state.cursor
-        produced[next.epoch] = next.index
         var fds: [Int32] = [-1, -1]
         try Sys.call("pipe2") { aug_pipe_cloexec_nonblock(&fds) }
         wakeRead = fds[0]
@@ -135,9 +140,10 @@ final class Dispatcher: Producer, @unchecked Sendable {
             pollSet.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             let current = state.mutex.withLock { workers }
             for w in current { pollSet.append(pollfd(fd: w.channel, events: Int16(POLLIN), revents: 0)) }
-            let n = poll(&pollSet, nfds_t(pollSet.count), 100)
-            if n < 0 && errno != EINTR {
-                fail(LoaderError(.system, "poll on the worker channels failed: \(String(cString: strerror(errno)))"))
+            do {
+                try Sys.call("poll on the worker channels") { poll(&pollSet, nfds_t(pollSet.count), 100) }
+            } catch {
+                fail(error)
                 break
             }
             if pollSet[0].revents != 0 { _ = buffer.withUnsafeMutableBytes { read(wakeRead, $0.baseAddress!, $0.count) } }
@@ -198,66 +204,44 @@ final class Dispatcher: Producer, @unchecked Sendable {
     /// A retry first, else a new batch with a fresh slot (nil when none can start now).
     private func nextTask() -> WorkerProcess.Task? {
         if !retry.isEmpty { return retry.removeFirst() }
-        let endEpoch = state.endEpoch
-        while next.epoch < endEpoch {
-            let count = state.mutex.withLock { state.counts[next.epoch] }
-            guard let count else { return nil }
-            if next.index < count { break }
-            // Past the last batch of this epoch: the next epoch may start now only if the source
-            // is epoch-pure, or once this epoch is finished and its hook has run.
-            if !source.isEpochPure && !endEpochIfComplete(next.epoch) { return nil }
-            let following = next.epoch + 1
-            next = BatchKey(epoch: following, index: 0)
-            produced[following] = produced[following] ?? 0
-            if following < endEpoch {
-                let c = source.batchCount(epoch: following)
-                state.mutex.withLock { state.counts[following] = c }
-            }
-        }
-        if next.epoch >= endEpoch {
+        let step = schedule.step(
+            batchCount: { source.batchCount(epoch: $0) },
+            onEnter: { epoch, count in state.mutex.withLock { state.buffer.setCount(count, epoch: epoch) } },
+            epochDidEnd: epochDidEnd)
+        switch step {
+        case .waitForEpochEnd:
+            return nil
+        case .finished:
             state.mutex.withLock {
-                state.producedAll = true
+                state.buffer.finishProducing()
                 state.mutex.broadcast()
             }
             return nil
-        }
-        let key = next
-        let slot = state.mutex.withLock { () -> Int? in
-            guard let s = state.pool.acquire(for: key) else { return nil }
-            state.outstanding += 1
-            return s
-        }
-        guard let slot else { return nil }
-        do {
-            let order = try source.order(epoch: key.epoch, index: key.index)
-            next.index += 1
-            return WorkerProcess.Task(epoch: key.epoch, index: key.index, slot: slot, order: order)
-        } catch {
-            state.mutex.withLock {
-                state.pool.release(slot)
-                state.outstanding -= 1
+        case .batch(let key):
+            guard let slot = state.mutex.withLock({ state.acquire(for: key) }) else { return nil }
+            do {
+                let order = try source.order(epoch: key.epoch, index: key.index)
+                schedule.started(key)
+                return WorkerProcess.Task(epoch: key.epoch, index: key.index, slot: slot, order: order)
+            } catch {
+                state.mutex.withLock { state.abandon(slot: slot) }
+                fail(error)
+                return nil
             }
-            fail(error)
-            return nil
         }
     }
 
-    /// Runs the end-of-epoch hook once every batch of `epoch` is finished; re-sends the
-    /// configuration when it changed. Returns whether the epoch has ended.
-    private func endEpochIfComplete(_ epoch: Int) -> Bool {
-        if epochsEnded.contains(epoch) { return true }
-        let count = state.mutex.withLock { state.counts[epoch] ?? 0 }
-        guard (produced[epoch] ?? 0) >= count else { return false }
-        epochsEnded.insert(epoch)
-        if source.epochDidEnd(epoch) {
-            do {
-                configuration = try source.configuration()
-            } catch {
-                fail(error)
-                return false
-            }
-            for w in state.mutex.withLock({ workers }) { try? w.send(.reconfigure(configuration: configuration)) }
+    /// Runs the source's end-of-epoch hook; re-sends the configuration when it changed. False
+    /// when the new configuration cannot be encoded (the run fails).
+    private func epochDidEnd(_ epoch: Int) -> Bool {
+        guard source.epochDidEnd(epoch) else { return true }
+        do {
+            configuration = try source.configuration()
+        } catch {
+            fail(error)
+            return false
         }
+        for w in state.mutex.withLock({ workers }) { try? w.send(.reconfigure(configuration: configuration)) }
         return true
     }
 
@@ -284,19 +268,16 @@ final class Dispatcher: Producer, @unchecked Sendable {
             // around), ~4 ms per 38 MB slot, once, and only if the consumer reads it — where
             // MADV_POPULATE_WRITE here cost ~16 ms per slot of the loader's own CPU.
             let key = BatchKey(epoch: epoch, index: index)
-            produced[epoch, default: 0] += 1
             state.mutex.withLock {
                 state.markReady(key, slot: slot)
                 state.addSkipped(skipped)
                 state.mutex.broadcast()
             }
-            if source.isEpochPure && produced[epoch] == state.mutex.withLock({ state.counts[epoch] }) {
-                _ = endEpochIfComplete(epoch)
-            }
-        case .failed(let epoch, let index, _, let code, let text, let path):
+            schedule.finished(key, epochDidEnd: epochDidEnd)
+        case .failed(let epoch, let index, _, var error):
             w.task = nil
-            let batchContext = epoch >= 0 ? "batch \(index) of epoch \(epoch): " : ""
-            fail(LoaderError(code, code == .badFile ? text : batchContext + text, path: path))
+            if epoch >= 0 && error.code != .badFile { error.message = "batch \(index) of epoch \(epoch): " + error.message }
+            fail(error)
         default:
             fail(LoaderError(.system, "worker \(w.serial) sent an unexpected message"))
         }
@@ -324,6 +305,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
                 return
             }
             retry.insert(task, at: 0)
+            state.mutex.withLock { state.stats.retriedBatches += 1 }
         }
         do {
             try spawnWorker()
@@ -347,16 +329,20 @@ final class Dispatcher: Producer, @unchecked Sendable {
         while !pending.isEmpty {
             pending.removeAll { pid in
                 var status: Int32 = 0
-                let r = waitpid(pid, &status, WNOHANG)
-                if r == pid { statuses[pid] = status }
-                return r == pid || (r < 0 && errno == ECHILD)
+                do {
+                    let r = try Syscall.retrying("waitpid") { waitpid(pid, &status, WNOHANG) }
+                    if r == pid { statuses[pid] = status }
+                    return r == pid
+                } catch {
+                    return true  // ECHILD: reaped already, or not our child
+                }
             }
             if pending.isEmpty { break }
             if monotonicSeconds() > deadline {
                 for pid in pending {
                     kill(pid, SIGKILL)
                     var status: Int32 = 0
-                    if waitpid(pid, &status, 0) == pid { statuses[pid] = status }
+                    if (try? Syscall.retrying("waitpid") { waitpid(pid, &status, 0) }) == pid { statuses[pid] = status }
                 }
                 break
             }
@@ -366,11 +352,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
     }
 
     private func fail(_ error: any Error) {
-        let e = (error as? LoaderError) ?? LoaderError(.system, "\(error)")
-        state.mutex.withLock {
-            if state.failure == nil { state.failure = e }
-            state.mutex.broadcast()
-        }
+        state.fail((error as? LoaderError) ?? LoaderError(.system, "\(error)"))
     }
 
     /// Closes every channel (workers exit on end of file), then reaps; SIGKILL after a second.

@@ -42,6 +42,8 @@ public final class Loader: @unchecked Sendable {
         public var workers = 0
         /// Workers that died and were replaced during the run.
         public var workerRestarts = 0
+        /// Batches whose worker died while making them, and that were made again.
+        public var retriedBatches = 0
         /// Files that could not be decoded and were replaced (`kind == .skipped`).
         public var skipped: [SkippedFile] = []
         /// Files decoded although libjpeg recovered from corrupt data in them (`kind == .warning`).
@@ -92,19 +94,30 @@ public final class Loader: @unchecked Sendable {
     }
 
     /// Creates a loader over a ``BatchSource`` directly.
-    public init(
+    public convenience init(
         source: any BatchSource, workers: Int, maxQueueSize: Int = 10, epochs: Int = 1, start: Position = Position(),
         ordered: Bool = true, maxAttempts: Int = 3, logger: Logger = Logger(label: "augload")
     ) throws(LoaderError) {
+        try self.init(
+            source: source, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, start: start, ordered: ordered,
+            maxAttempts: maxAttempts, sharedSlots: false, logger: logger)
+    }
+
+    /// The designated initialiser; `sharedSlots` puts the slots in a memfd even in-process (serve
+    /// hands that memfd to its client).
+    init(
+        source: any BatchSource, workers: Int, maxQueueSize: Int, epochs: Int, start: Position, ordered: Bool,
+        maxAttempts: Int, sharedSlots: Bool, logger: Logger
+    ) throws(LoaderError) {
         startTime = monotonicSeconds()
-        guard workers >= 0 && workers <= 256 else { throw LoaderError(.usage, "workers must be in 0...256, got \(workers)") }
+        guard workers >= 0 && workers <= 256 else { throw LoaderError(.invalidOptions, "workers must be in 0...256, got \(workers)") }
         guard maxQueueSize >= 1 && maxQueueSize <= 4096 else {
-            throw LoaderError(.usage, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
+            throw LoaderError(.invalidOptions, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
         }
         guard epochs >= 0, start.epoch >= 0, start.batch >= 0 else {
-            throw LoaderError(.usage, "epochs and start position must not be negative")
+            throw LoaderError(.invalidOptions, "epochs and start position must not be negative")
         }
-        guard maxAttempts >= 1 else { throw LoaderError(.usage, "maxAttempts must be at least 1, got \(maxAttempts)") }
+        guard maxAttempts >= 1 else { throw LoaderError(.invalidOptions, "maxAttempts must be at least 1, got \(maxAttempts)") }
         var firstCount = source.batchCount(epoch: start.epoch)
         guard start.batch <= firstCount else {
             throw LoaderError(
@@ -127,17 +140,20 @@ public final class Loader: @unchecked Sendable {
             throw LoaderError(.sequence, "cannot size the batch slots: \(error)")
         }
         let slotCount = maxQueueSize
-        let slots = try SharedSlots(layout: SlotLayout(requirement), count: slotCount, shared: workers > 0)
+        let slots = try SharedSlots(layout: SlotLayout(requirement), count: slotCount, shared: workers > 0 || sharedSlots)
+        let first = BatchKey(epoch: start.epoch, index: start.batch)
         state = LoaderState(
-            slots: slots, start: start, endEpoch: endEpoch, ordered: ordered, firstCount: firstCount)
+            slots: slots, buffer: ReorderBuffer(start: first, endEpoch: endEpoch, firstCount: firstCount, ordered: ordered))
         state.stats.workers = workers
+        let schedule = EpochSchedule(
+            start: first, endEpoch: endEpoch, firstCount: firstCount, isEpochPure: source.isEpochPure)
         if workers == 0 {
-            producer = InProcessProducer(source: source, state: state)
+            producer = InProcessProducer(source: source, state: state, schedule: schedule)
         } else {
             signal(SIGPIPE, SIG_IGN)
             producer = try Dispatcher(
-                source: source, state: state, workers: workers, requirement: requirement, maxAttempts: maxAttempts,
-                logger: logger)
+                source: source, state: state, schedule: schedule, workers: workers, requirement: requirement,
+                maxAttempts: maxAttempts, logger: logger)
         }
     }
 
@@ -156,9 +172,8 @@ public final class Loader: @unchecked Sendable {
             header = try state.slots.layout.readHeader(at: base, epoch: key.epoch, index: key.index)
         } catch {
             // The batch cannot be handed out: the run fails here rather than skip it silently.
-            let shared = self.state
-            shared.mutex.withLock { if shared.failure == nil { shared.failure = error } }
-            shared.release(slot)
+            state.fail(error)
+            state.release(slot)
             self.producer.wake()
             throw error
         }
@@ -171,6 +186,7 @@ public final class Loader: @unchecked Sendable {
                 start: base + layout.imagesOffset, count: header.shape.reduce(1, *) * header.dtype.size),
             labels: UnsafeBufferPointer(
                 start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self), count: header.labels),
+            slot: slot,
             release: {
                 state.release(slot)
                 producer.wake()
@@ -184,7 +200,12 @@ public final class Loader: @unchecked Sendable {
     }
 
     /// The next batch to be delivered: save it to resume later (ordered mode).
-    public var position: Position { state.mutex.withLock { Position(epoch: state.cursor.epoch, batch: state.cursor.index) } }
+    public var position: Position {
+        state.mutex.withLock { Position(epoch: state.buffer.cursor.epoch, batch: state.buffer.cursor.index) }
+    }
+
+    /// The figures so far without sampling memory (cheap enough for every batch).
+    var currentStatistics: Statistics { state.mutex.withLock { state.stats } }
 
     /// What the loader measured so far.
     public var statistics: Statistics {
@@ -194,236 +215,24 @@ public final class Loader: @unchecked Sendable {
 
     /// Ends the workers (their channels close; any still alive after a second are killed) and
     /// frees the slots once every lent batch is released. Called by `deinit`; safe to call twice.
-    public func close() { producer.shutdown() }
-}
-
-/// Produces batches into slots: worker processes or the calling thread.
-protocol Producer: AnyObject, Sendable {
-    /// Called before each take: the in-process producer makes the next batch here.
-    func prepareNext() throws(LoaderError)
-    func wake()
-    func sampleMemory()
-    func shutdown()
-    var workerProcessIDs: [Int32] { get }
-}
-
-/// The state the consumer and the dispatcher share, under one lock.
-final class LoaderState: @unchecked Sendable {
-    let mutex = Mutex()
-    let slots: SharedSlots
-    var pool: SlotPool
-    /// Finished batches waiting for the consumer: the reorder buffer.
-    var ready: [BatchKey: Int] = [:]
-    /// The next batch to deliver (ordered mode), or the count delivered so far (unordered, as index).
-    var cursor: BatchKey
-    let endEpoch: Int
-    let ordered: Bool
-    /// Batches per epoch, recorded by the producer when it starts an epoch.
-    var counts: [Int: Int] = [:]
-    var failure: LoaderError?
-    /// Batches dispatched or ready but not yet delivered.
-    var outstanding = 0
-    /// Set when the producer has dispatched everything up to `endEpoch`.
-    var producedAll = false
-    var stats = Loader.Statistics()
-    var reportedFiles = Set<String>()
-    private var lastMemorySample = 0.0
-
-    init(slots: SharedSlots, start: Loader.Position, endEpoch: Int, ordered: Bool, firstCount: Int) {
-        self.slots = slots
-        pool = SlotPool(count: slots.count)
-        cursor = BatchKey(epoch: start.epoch, index: start.batch)
-        self.endEpoch = endEpoch
-        self.ordered = ordered
-        counts[start.epoch] = firstCount
-        normalizeCursor()
-    }
-
-    /// Moves the cursor past finished epochs (lock held, or during init).
-    func normalizeCursor() {
-        while cursor.epoch < endEpoch, let n = counts[cursor.epoch], cursor.index >= n {
-            cursor = BatchKey(epoch: cursor.epoch + 1, index: 0)
+    /// After it, ``next()`` hands out batches already finished, then throws ``LoaderError``
+    /// (`.usage`, "the loader is closed") at once instead of waiting.
+    public func close() {
+        producer.shutdown()
+        state.mutex.withLock {
+            state.closed = true
+            state.mutex.broadcast()
         }
     }
-
-    /// Waits for the next deliverable batch and lends its slot; nil at the end.
-    func take() throws(LoaderError) -> (BatchKey, Int)? {
-        try mutex.withLock { () throws(LoaderError) -> (BatchKey, Int)? in
-            while true {
-                if let failure { throw failure }
-                if ordered {
-                    normalizeCursor()
-                    if cursor.epoch >= endEpoch { return nil }
-                    if let slot = ready.removeValue(forKey: cursor) {
-                        let key = cursor
-                        pool.lend(slot)
-                        outstanding -= 1
-                        cursor.index += 1
-                        normalizeCursor()
-                        _checkInvariants()
-                        return (key, slot)
-                    }
-                } else {
-                    if let key = ready.keys.min(), let slot = ready.removeValue(forKey: key) {
-                        pool.lend(slot)
-                        outstanding -= 1
-                        cursor = key
-                        cursor.index += 1
-                        _checkInvariants()
-                        return (key, slot)
-                    }
-                    if producedAll && outstanding == 0 { return nil }
-                }
-                if pool.freeCount == 0 && pool.lentCount == pool.states.count {
-                    throw LoaderError(
-                        .usage,
-                        "all \(pool.states.count) batch slots are held by the consumer: release batches (or raise maxQueueSize) before asking for the next"
-                    )
-                }
-                mutex.wait(timeoutSeconds: 0.5)
-            }
-        }
-    }
-
-    func release(_ slot: Int) {
-        mutex.withLock {
-            pool.release(slot)
-            _checkInvariants()
-        }
-    }
-
-    /// Adds a finished batch to the reorder buffer (lock held).
-    func markReady(_ key: BatchKey, slot: Int) {
-        pool.markReady(slot)
-        ready[key] = slot
-        _checkInvariants()
-    }
-
-    /// The reorder buffer agrees with the slot pool: every waiting batch sits in a slot marked
-    /// ready for that very batch, no ready slot is missing from the buffer, and in ordered mode
-    /// nothing older than the cursor waits. Compiled with `-D AUGLOAD_INVARIANTS` (lock held).
-    func _checkInvariants() {
-        #if AUGLOAD_INVARIANTS
-            for (key, slot) in ready {
-                precondition(pool.states[slot] == .ready(key), "\(key) waits in slot \(slot), which is \(pool.states[slot])")
-                precondition(!ordered || key >= cursor, "\(key) waits although the consumer is at \(cursor)")
-            }
-            let readySlots = pool.states.filter { if case .ready = $0 { return true } else { return false } }.count
-            precondition(readySlots == ready.count, "\(readySlots) slots are ready but \(ready.count) batches wait")
-            precondition(outstanding >= ready.count, "outstanding \(outstanding) < waiting \(ready.count)")
-        #endif
-    }
-
-    /// Updates the peak memory of the process tree `pids`, at most every 100 ms unless `force`
-    /// (`pids` is only evaluated when a sample is due).
-    func recordMemory(of pids: @autoclosure () -> [pid_t], force: Bool = false) {
-        let now = monotonicSeconds()
-        let due = mutex.withLock { () -> Bool in
-            guard force || now - lastMemorySample >= 0.1 else { return false }
-            lastMemorySample = now
-            return true
-        }
-        guard due else { return }
-        let bytes = ProcessProbe.treeMemory(pids())
-        mutex.withLock { stats.peakMemoryBytes = max(stats.peakMemoryBytes, bytes) }
-    }
-
-    /// Records skipped files and files decoded with warnings, once per path and kind.
-    func addSkipped(_ files: [SkippedFile]) {
-        for f in files where reportedFiles.insert(f.kind.rawValue + ":" + f.path).inserted {
-            if f.kind == .warning { stats.warnings.append(f) } else { stats.skipped.append(f) }
-        }
-    }
-}
-
-/// Makes batches on the consumer's thread (`workers: 0`): the same sources, slots and ordering.
-final class InProcessProducer: Producer, @unchecked Sendable {
-    private var source: any BatchSource
-    private let state: LoaderState
-
-    init(source: any BatchSource, state: LoaderState) {
-        self.source = source
-        self.state = state
-    }
-
-    func prepareNext() throws(LoaderError) {
-        state.recordMemory(of: [getpid()])
-        // Make sure the cursor's epoch has a known batch count, skipping (and ending) empty epochs.
-        while true {
-            let (epoch, known) = state.mutex.withLock { () -> (Int, Bool) in
-                state.normalizeCursor()
-                return (state.cursor.epoch, state.counts[state.cursor.epoch] != nil)
-            }
-            if epoch >= state.endEpoch {
-                state.mutex.withLock { state.producedAll = true }
-                return
-            }
-            if known { break }
-            let count = source.batchCount(epoch: epoch)
-            state.mutex.withLock { state.counts[epoch] = count }
-            if count == 0 { _ = source.epochDidEnd(epoch) }
-        }
-        let (key, slot): (BatchKey, Int)
-        let mustProduce = state.mutex.withLock { () -> (BatchKey, Int)?? in
-            let key = state.cursor
-            if state.failure != nil || state.ready[key] != nil { return .some(nil) }
-            guard let slot = state.pool.acquire(for: key) else { return nil }
-            return (key, slot)
-        }
-        guard let produce = mustProduce else { return }  // no free slot: take() reports it
-        guard let produce else { return }
-        (key, slot) = produce
-        let base = state.slots.slot(slot)
-        let layout = state.slots.layout
-        layout.clearHeader(at: base)
-        var writer = layout.writer(at: base)
-        do {
-            let order = try source.order(epoch: key.epoch, index: key.index)
-            let skipped = try source.fill(order: order, epoch: key.epoch, index: key.index, into: &writer)
-            layout.writeHeader(at: base, epoch: key.epoch, index: key.index, writer: writer)
-            state.mutex.withLock {
-                state.outstanding += 1
-                state.markReady(key, slot: slot)
-                state.addSkipped(skipped)
-            }
-            if key.index + 1 >= state.mutex.withLock({ state.counts[key.epoch] ?? 0 }) {
-                _ = source.epochDidEnd(key.epoch)
-                let next = key.epoch + 1
-                let count = next < state.endEpoch ? source.batchCount(epoch: next) : 0
-                state.mutex.withLock {
-                    if next < state.endEpoch { state.counts[next] = count } else { state.producedAll = true }
-                }
-            }
-        } catch {
-            state.mutex.withLock { state.pool.release(slot) }
-            let failure = (error as? LoaderError) ?? LoaderError(.sequence, "\(key) failed: \(error)")
-            state.mutex.withLock { state.failure = failure }
-            throw failure
-        }
-    }
-
-    func wake() {}
-
-    var workerProcessIDs: [Int32] { [] }
-
-    func sampleMemory() { state.recordMemory(of: [getpid()], force: true) }
-
-    func shutdown() {}
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 extension Loader {
     /// Batches in `epoch` (known once the loader has started that epoch; 0 before).
-    public func batchCount(epoch: Int) -> Int { state.mutex.withLock { state.counts[epoch] ?? 0 } }
+    public func batchCount(epoch: Int) -> Int { state.mutex.withLock { state.buffer.counts[epoch] ?? 0 } }
 
     /// The process ids of the live workers (empty in-process), for diagnostics.
     public var workerProcessIDs: [Int32] { producer.workerProcessIDs }
 
     /// Finished batches waiting to be taken right now.
-    public var queuedBatches: Int { state.mutex.withLock { state.ready.count } }
+    public var queuedBatches: Int { state.mutex.withLock { state.buffer.ready.count } }
 }

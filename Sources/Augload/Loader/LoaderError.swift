@@ -14,7 +14,9 @@ public struct LoaderError: Error, Sendable, CustomStringConvertible {
         case dataset
         /// A system call failed (spawn, shared memory, pipes).
         case system
-        /// The loader was asked for something impossible (bad options).
+        /// The options are invalid (a value out of range): the CLI exits 2, like bad usage.
+        case invalidOptions
+        /// The loader was used wrongly (a position past the end, every slot held by the consumer).
         case usage
     }
 
@@ -24,12 +26,23 @@ public struct LoaderError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The file at fault, when there is one.
     public var path: String?
+    /// Why the file at fault could not be decoded (`.badFile`): the decoder's own code.
+    public var decodeCode: DecodeError.Code?
+    /// The failed system call behind a `.system` error, with its errno.
+    public var cause: SystemError?
 
-    /// Creates an error from a code, a message and, optionally, the file at fault.
-    public init(_ code: Code, _ message: String, path: String? = nil) {
+    /// Creates an error from a code, a message and, optionally, the file at fault and the decoder's code.
+    public init(_ code: Code, _ message: String, path: String? = nil, decodeCode: DecodeError.Code? = nil) {
         self.code = code
         self.message = message
         self.path = path
+        self.decodeCode = decodeCode
+    }
+
+    /// A `.system` error for a failed system call, keeping it as the cause.
+    public init(_ cause: SystemError, path: String? = nil) {
+        self.init(.system, cause.description, path: path)
+        self.cause = cause
     }
 
     /// The message, as the CLI prints it.

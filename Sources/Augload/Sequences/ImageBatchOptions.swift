@@ -61,22 +61,31 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
 
     public init() {}
 
-    /// Checks every option.
-    /// - Throws: ``LoaderError`` (`.usage`) naming the option, its value and the allowed range.
+    /// Checks every option: the one guard, for options built in Swift and options that arrive
+    /// encoded (workers decode them, the Python client sends them as JSON), so a bad value is
+    /// refused here with its name rather than trapping inside a worker.
+    /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option, its value and the allowed range.
     public func validate() throws(LoaderError) {
-        if batchSize < 1 { throw LoaderError(.usage, "batch size must be at least 1, got \(batchSize)") }
+        func invalid(_ message: String) -> LoaderError { LoaderError(.invalidOptions, message) }
+        if batchSize < 1 || batchSize > 1 << 20 { throw invalid("batch size must be in 1...1048576, got \(batchSize)") }
         if size < 0 || size > 16384 {
-            throw LoaderError(.usage, "size must be in 0...16384 (0 = keep each image's size), got \(size)")
+            throw invalid("size must be in 0...16384 (0 = keep each image's size), got \(size)")
         }
         if size == 0 && batchSize != 1 {
-            throw LoaderError(.usage, "size 0 keeps each image's own size, so it needs batch size 1 (got \(batchSize))")
+            throw invalid("size 0 keeps each image's own size, so it needs batch size 1 (got \(batchSize))")
         }
-        if !(noise >= 0 && noise <= 10) { throw LoaderError(.usage, "noise sigma must be in 0...10, got \(noise)") }
+        if !(noise >= 0 && noise <= 10) { throw invalid("noise sigma must be in 0...10, got \(noise)") }
         if sharding.worldSize < 1 || !(0..<sharding.worldSize).contains(sharding.rank) {
-            throw LoaderError(.usage, "rank must be in 0..<worldSize, got rank \(sharding.rank) of \(sharding.worldSize)")
+            throw invalid("rank must be in 0..<worldSize, got rank \(sharding.rank) of \(sharding.worldSize)")
         }
-        if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite }) {
-            throw LoaderError(.usage, "mean and std need 3 values each and std must be non-zero, got \(mean) / \(std)")
+        if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite })
+            || mean.contains(where: { !$0.isFinite })
+        {
+            throw invalid("mean and std need 3 finite values each and std must be non-zero, got \(mean) / \(std)")
+        }
+        if decode.maxPixels < 1 { throw invalid("the pixel limit must be at least 1, got \(decode.maxPixels)") }
+        if size > 0 && size * size > decode.maxPixels {
+            throw invalid("size \(size) makes \(size * size) pixels per image, above the pixel limit \(decode.maxPixels)")
         }
     }
 

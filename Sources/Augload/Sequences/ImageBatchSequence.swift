@@ -27,7 +27,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// Replacement candidates an order carries for `.skip`.
     static let replacementCandidates = 4
 
-    /// - Throws: ``LoaderError`` (`.usage`) for invalid options.
+    /// - Throws: ``LoaderError`` (`.invalidOptions`) for invalid options.
     public init(folder: ImageFolder, options: ImageBatchOptions = .init()) throws(LoaderError) {
         try options.validate()
         self.folder = folder
@@ -55,9 +55,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
             var random = SampleRandom(seed: options.seed, epoch: epoch, sample: -1, stream: RandomStream.shuffle)
             order.shuffle(using: &random)
         }
-        let s = options.sharding
-        if s.worldSize == 1 { return order }
-        return stride(from: s.rank, to: total, by: s.worldSize).map { order[$0] }
+        return options.sharding.share(of: order)
     }
 
     /// Builds batch `index` of the current ``epoch`` in process, in new memory freed when the batch is released.
@@ -186,7 +184,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                 }
             case .failure(let error):
                 guard options.onError == .skip else {
-                    throw LoaderError(.badFile, error.description, path: sample.path)
+                    throw LoaderError(.badFile, error.description, path: sample.path, decodeCode: error.code)
                 }
                 skipped.append(SkippedFile(path: sample.path, error: error.message))
                 var replaced = false
@@ -205,7 +203,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                     throw LoaderError(
                         .badFile,
                         "\(error.description) (and none of its \(order.replacements.count) replacement candidates could be decoded)",
-                        path: sample.path)
+                        path: sample.path, decodeCode: error.code)
                 }
             }
             writer.labels[k] = label

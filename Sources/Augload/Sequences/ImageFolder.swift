@@ -88,7 +88,12 @@ public struct ImageFolder: Sendable {
 
     /// Directory entries with their type (following symlinks for the type).
     private static func list(_ dir: String) throws(ListError) -> [(name: String, isDirectory: Bool)] {
-        guard let handle = opendir(dir) else { throw ListError(reason: String(cString: strerror(errno))) }
+        let handle: OpaquePointer
+        do {
+            handle = try Syscall.retrying("opendir \(dir)") { opendir(dir) }
+        } catch {
+            throw ListError(reason: error.reason)
+        }
         defer { closedir(handle) }
         var result: [(String, Bool)] = []
         while let entry = readdir(handle) {

@@ -8,7 +8,7 @@ enum Message {
     case task(epoch: Int, index: Int, slot: Int, order: [UInt8])
     case reconfigure(configuration: [UInt8])
     case done(epoch: Int, index: Int, slot: Int, skipped: [SkippedFile])
-    case failed(epoch: Int, index: Int, slot: Int, code: LoaderError.Code, message: String, path: String?)
+    case failed(epoch: Int, index: Int, slot: Int, error: LoaderError)
 
     func encoded() -> [UInt8] {
         var w = WireWriter()
@@ -40,14 +40,15 @@ enum Message {
                 w.string(s.error)
                 w.u8(s.kind == .warning ? 1 : 0)
             }
-        case .failed(let epoch, let index, let slot, let code, let message, let path):
+        case .failed(let epoch, let index, let slot, let error):
             w.u8(11)
             w.int(epoch)
             w.int(index)
             w.int(slot)
-            w.string(code.rawValue)
-            w.string(message)
-            w.string(path ?? "")
+            w.string(error.code.rawValue)
+            w.string(error.message)
+            w.string(error.path ?? "")
+            w.string(error.decodeCode?.rawValue ?? "")
         }
         return Frame.encode(w.bytes)
     }
@@ -76,7 +77,10 @@ enum Message {
             let code = LoaderError.Code(rawValue: try r.string()) ?? .sequence
             let message = try r.string()
             let path = try r.string()
-            self = .failed(epoch: epoch, index: index, slot: slot, code: code, message: message, path: path.isEmpty ? nil : path)
+            let decodeCode = DecodeError.Code(rawValue: try r.string())
+            self = .failed(
+                epoch: epoch, index: index, slot: slot,
+                error: LoaderError(code, message, path: path.isEmpty ? nil : path, decodeCode: decodeCode))
         case let other:
             throw LoaderError(.system, "unknown message type \(other)")
         }

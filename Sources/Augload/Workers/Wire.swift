@@ -65,3 +65,40 @@ public struct WireReader {
         String(decoding: try blob(), as: UTF8.self)
     }
 }
+
+/// Length-prefixed frames over a stream socket: a little-endian `UInt32` byte count, then the
+/// payload. Both protocols use it (the workers' binary messages, the client's JSON).
+enum Frame {
+    static func encode(_ payload: [UInt8]) -> [UInt8] {
+        let n = UInt32(payload.count)
+        return [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)] + payload
+    }
+
+    /// Blocking read of one frame; `nil` at end of file.
+    static func read(_ fd: Int32) throws(LoaderError) -> [UInt8]? {
+        guard let header = try Sys.readExactly(fd, 4) else { return nil }
+        let n = length(header, at: 0)
+        if n == 0 { return [] }
+        guard let payload = try Sys.readExactly(fd, n) else { throw LoaderError(.system, "channel closed after a frame header") }
+        return payload
+    }
+
+    /// The little-endian 32-bit length at `offset`.
+    static func length(_ bytes: [UInt8], at offset: Int) -> Int {
+        Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
+    }
+
+    /// Splits complete frames off the front of `buffer`.
+    static func drain(_ buffer: inout [UInt8]) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        var offset = 0
+        while buffer.count - offset >= 4 {
+            let n = length(buffer, at: offset)
+            guard buffer.count - offset - 4 >= n else { break }
+            frames.append(Array(buffer[offset + 4..<offset + 4 + n]))
+            offset += 4 + n
+        }
+        if offset > 0 { buffer.removeFirst(offset) }
+        return frames
+    }
+}

@@ -20,7 +20,7 @@ public func augloadWorkerMain(_ channel: Int32) -> Int32 {
         unsetenv(WorkerProcess.parentEnvironmentKey)
         if aug_set_parent_death_signal(parent) != 0 { return 0 }
     }
-    var worker = WorkerLoop(channel: channel, slotMemory: 4)
+    var worker = WorkerLoop(channel: channel, slotMemory: WorkerProcess.Descriptor.slotMemory)
     return worker.run()
 }
 
@@ -63,9 +63,9 @@ struct WorkerLoop {
                     throw LoaderError(.system, "unexpected message for a worker")
                 }
             } catch let error as LoaderError {
-                reply(.failed(epoch: -1, index: -1, slot: -1, code: error.code, message: error.message, path: error.path))
+                reply(.failed(epoch: -1, index: -1, slot: -1, error: error))
             } catch {
-                reply(.failed(epoch: -1, index: -1, slot: -1, code: .sequence, message: "\(error)", path: nil))
+                reply(.failed(epoch: -1, index: -1, slot: -1, error: LoaderError(.sequence, "\(error)")))
             }
         }
     }
@@ -90,7 +90,7 @@ struct WorkerLoop {
 
     mutating func perform(epoch: Int, index: Int, slot: Int, order: [UInt8]) -> Message {
         guard var current = source, let layout, let slots, (0..<slotCount).contains(slot) else {
-            return .failed(epoch: epoch, index: index, slot: slot, code: .system, message: "task before configuration", path: nil)
+            return .failed(epoch: epoch, index: index, slot: slot, error: LoaderError(.system, "task before configuration"))
         }
         let base = slots + slot * layout.slotSize
         if populated.insert(slot).inserted { aug_populate_write(base, layout.slotSize) }
@@ -103,12 +103,12 @@ struct WorkerLoop {
             return .done(epoch: epoch, index: index, slot: slot, skipped: skipped)
         } catch let error as LoaderError {
             source = current
-            return .failed(epoch: epoch, index: index, slot: slot, code: error.code, message: error.message, path: error.path)
+            return .failed(epoch: epoch, index: index, slot: slot, error: error)
         } catch {
             source = current
             return .failed(
-                epoch: epoch, index: index, slot: slot, code: .sequence,
-                message: "batch \(index) of epoch \(epoch) failed: \(error)", path: nil)
+                epoch: epoch, index: index, slot: slot,
+                error: LoaderError(.sequence, "batch \(index) of epoch \(epoch) failed: \(error)"))
         }
     }
 

@@ -7,10 +7,17 @@ import CAugSystem
 /// One spawned worker: its pid, its end of the control channel, and what it is working on.
 ///
 /// Workers are spawned with `posix_spawn` of `/proc/self/exe` — a fresh image of this very
-/// program, never a `fork()` of the running loader — with the channel as fd 3 and the slot memory
-/// as fd 4. The CAugSystem constructor turns the new process into a worker before `main`.
+/// program, never a `fork()` of the running loader — with the descriptors of ``Descriptor``. The CAugSystem constructor turns the new process into a worker before `main`.
 final class WorkerProcess {
     static let parentEnvironmentKey = "AUGLOAD_PARENT_PID"
+
+    /// The descriptors a worker inherits, by number: the one place that says which is which.
+    enum Descriptor {
+        /// The control channel (a socket to the dispatcher); also the value of `AUGLOAD_WORKER_FD`.
+        static let channel: Int32 = 3
+        /// The slot ring's memfd.
+        static let slotMemory: Int32 = 4
+    }
 
     let pid: pid_t
     let channel: Int32
@@ -43,12 +50,13 @@ final class WorkerProcess {
         let (mine, theirs) = (fds[0], fds[1])
         defer { Sys.close(theirs) }
         var environment = ProcessEnvironment.current()
-        environment.append("\(AUG_WORKER_ENV)=3")
+        environment.append("\(AUG_WORKER_ENV)=\(Descriptor.channel)")
         environment.append("\(parentEnvironmentKey)=\(getpid())")
         let argv0 = CommandLine.arguments.first ?? "augload"
         var pid: pid_t = 0
         let rc = withCStrings([argv0, "[augload worker]"]) { argv in
             withCStrings(environment) { envp in
+                // aug_spawn places child_fds[i] at 3 + i: the order of ``Descriptor``.
                 let childFds = [theirs, slots.fd]
                 return aug_spawn("/proc/self/exe", argv, envp, childFds, Int32(childFds.count), &pid)
             }
@@ -67,13 +75,18 @@ final class WorkerProcess {
     /// Reads what is available into `inbox` through `scratch` (non-blocking, after poll).
     /// Returns false at end of file.
     func receive(using scratch: inout [UInt8]) -> Bool {
-        let n = scratch.withUnsafeMutableBytes { Glibc.recv(channel, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
-        if n > 0 {
+        let received = scratch.withUnsafeMutableBytes { buf in
+            Result { () throws(SystemError) in
+                try Syscall.retrying("recv") { Glibc.recv(channel, buf.baseAddress!, buf.count, Int32(MSG_DONTWAIT)) }
+            }
+        }
+        switch received {
+        case .success(let n) where n > 0:
             inbox.append(contentsOf: scratch[0..<n])
             return true
+        case .success: return false  // end of file: the worker is gone
+        case .failure(let error): return error.errno == EAGAIN
         }
-        if n < 0 && (errno == EAGAIN || errno == EINTR) { return true }
-        return false
     }
 
     /// Closes the channel (the worker sees end of file and exits).

@@ -17,36 +17,44 @@ public struct FileBytes: Sendable {
     /// Replaces `bytes` with the contents of the file at `path`.
     /// - Throws: ``DecodeError`` with code `.io` naming the path and the system's reason.
     public mutating func read(path: String) throws(DecodeError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw DecodeError(.io, path: path, message: "cannot open: \(errnoText())") }
-        defer { close(fd) }
+        let fd: Int32
+        do {
+            fd = try Syscall.retrying("open") { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            throw DecodeError(.io, path: path, message: "cannot open: \(error.reason)")
+        }
+        defer { Syscall.close(fd) }
         var st = stat()
-        if fstat(fd, &st) != 0 { throw DecodeError(.io, path: path, message: "cannot stat: \(errnoText())") }
+        do {
+            try Syscall.retrying("fstat") { fstat(fd, &st) }
+        } catch {
+            throw DecodeError(.io, path: path, message: "cannot stat: \(error.reason)")
+        }
         if (st.st_mode & S_IFMT) != S_IFREG { throw DecodeError(.io, path: path, message: "not a regular file") }
         if st.st_size == 0 {
             try readToEnd(fd, path: path)
             return
         }
         let size = Int(st.st_size)
-        var failure: Int32 = 0
         if size > bytes.capacity { bytes = [] }
         bytes.resizeUninitialized(to: size)
-        let got = bytes.withUnsafeMutableBytes { buf -> Int in
+        let got = bytes.withUnsafeMutableBytes { buf -> Result<Int, SystemError> in
             var done = 0
             while done < size {
-                let n = Glibc.read(fd, buf.baseAddress! + done, size - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return -1
+                do throws(SystemError) {
+                    let n = try Syscall.retrying("read") { Glibc.read(fd, buf.baseAddress! + done, size - done) }
+                    if n == 0 { break }
+                    done += n
+                } catch {
+                    return .failure(error)
                 }
-                if n == 0 { break }
-                done += n
             }
-            return done
+            return .success(done)
         }
-        if got < 0 { throw DecodeError(.io, path: path, message: "cannot read: \(String(cString: strerror(failure)))") }
-        if got < size { bytes.removeLast(size - got) }
+        switch got {
+        case .failure(let error): throw DecodeError(.io, path: path, message: "cannot read: \(error.reason)")
+        case .success(let n): if n < size { bytes.removeLast(size - n) }
+        }
     }
 }
 
@@ -56,10 +64,12 @@ extension FileBytes {
         bytes.removeAll(keepingCapacity: true)
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DecodeError(.io, path: path, message: "cannot read: \(errnoText())")
+            let read = chunk.withUnsafeMutableBytes { buf in
+                Result { () throws(SystemError) in try Syscall.retrying("read") { Glibc.read(fd, buf.baseAddress!, buf.count) } }
+            }
+            guard case .success(let n) = read else {
+                if case .failure(let error) = read { throw DecodeError(.io, path: path, message: "cannot read: \(error.reason)") }
+                return
             }
             if n == 0 { return }
             bytes.append(contentsOf: chunk[0..<n])
@@ -67,4 +77,3 @@ extension FileBytes {
     }
 }
 
-func errnoText() -> String { String(cString: strerror(errno)) }

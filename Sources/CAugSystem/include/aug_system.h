@@ -50,6 +50,14 @@ int aug_spawn(const char *path, char *_Nullable const argv[_Nonnull],
 /// 5.14+), falling back to touching each page. One call instead of thousands of page faults.
 void aug_populate_write(void *addr, size_t len);
 
+/// sendmsg of `len` bytes of `buf` with `fd` attached as SCM_RIGHTS (serve hands the slot memfd to
+/// its client this way). Returns the bytes sent or -1 with errno; retries EINTR.
+long aug_send_with_fd(int socket_fd, const void *buf, size_t len, int fd);
+
+/// pidfd_open(pid, 0): a descriptor that becomes readable when process `pid` exits (any of its
+/// threads may have started us, unlike PR_SET_PDEATHSIG, which follows the starting thread).
+int aug_pidfd_open(pid_t pid);
+
 /// The library's worker entry point, defined in Swift with @_cdecl("aug_worker_main"). Weak, so
 /// programs that link this target without the Swift library still load. Returns the exit status.
 extern int aug_worker_main(int channel_fd) __attribute__((weak));

@@ -41,10 +41,9 @@ final class SharedSlots: @unchecked Sendable {
     /// Maps `bytes` of `fd` shared (or anonymous private memory when fd is -1).
     static func map(fd: Int32, bytes: Int) throws(LoaderError) -> UnsafeMutableRawPointer {
         let flags = fd >= 0 ? MAP_SHARED : (MAP_PRIVATE | MAP_ANONYMOUS)
-        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, flags, fd, 0), p != MAP_FAILED else {
-            throw LoaderError(.system, "mmap of \(bytes) bytes of slot memory failed: \(String(cString: strerror(errno)))")
+        return try Sys.pointer("mmap of \(bytes) bytes of slot memory", failed: MAP_FAILED) {
+            mmap(nil, bytes, PROT_READ | PROT_WRITE, flags, fd, 0)
         }
-        return p
     }
 
     /// Maps in every page of slot `i` for this process in one call (allocating them on the slot's

@@ -1,0 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Seconds on the monotonic clock (not wall time: immune to clock changes), for every duration
+/// the library measures.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

@@ -1,0 +1,264 @@
+"""Validation of the Loader's keyword arguments, before any process starts.
+
+Every check raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, wrong
+value) naming the argument and what it allows, so a usage mistake never starts the engine.
+The result is the ``hello`` frame's ``options``/``dataset``/``workers``/``queue``/``epochs``
+(PROTOCOL.md) plus a fingerprint of everything that decides the bytes of a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+_CHOICES = {
+    "crop": ("none", "center", "random", "resized"),
+    "flip": ("none", "h", "v", "hv"),
+    "layout": ("nhwc", "nchw"),
+    "dtype": ("uint8", "float32"),
+    "normalize": ("none", "imagenet"),
+    "on_error": ("fail", "skip"),
+    "remainder": ("pad", "drop", "uneven"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a validated Loader sends in its ``hello`` frame."""
+
+    options: dict[str, Any]
+    dataset: dict[str, Any]
+    workers: int
+    queue: int
+    epochs: Optional[int]
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the options and dataset: equal fingerprints give equal batches."""
+        text = json.dumps({"options": self.options, "dataset": self.dataset}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _int(name: str, value: Any, low: int, high: Optional[int] = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        allowed = f"{low}...{high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _choice(name: str, value: Any) -> str:
+    allowed = _CHOICES[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {type(value).__name__} {value!r}")
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def _float(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (low <= value <= high):
+        raise ValueError(f"{name} must be in {low}...{high}, got {value}")
+    return value
+
+
+def _triple(name: str, value: Any, nonzero: bool) -> list[float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) and not hasattr(value, "tolist"):
+        raise TypeError(f"{name} must be 3 numbers (one per channel), got {type(value).__name__} {value!r}")
+    items = list(value.tolist() if hasattr(value, "tolist") else value)
+    if len(items) != 3 or any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in items):
+        raise ValueError(f"{name} must be 3 numbers (one per channel), got {value!r}")
+    floats = [float(v) for v in items]
+    if any(not math.isfinite(v) for v in floats) or (nonzero and any(v == 0 for v in floats)):
+        raise ValueError(f"{name} must be 3 finite{' non-zero' if nonzero else ''} numbers, got {value!r}")
+    return floats
+
+
+def _dtype(value: Any) -> str:
+    if isinstance(value, str):
+        return _choice("dtype", value)
+    name = getattr(value, "__name__", None) or getattr(value, "name", None)  # np.float32 or np.dtype
+    if name in _CHOICES["dtype"]:
+        return str(name)
+    raise TypeError(f"dtype must be one of 'uint8', 'float32', got {value!r}")
+
+
+def _environment_shard(environ: Mapping[str, str]) -> tuple[int, int]:
+    """``RANK``/``WORLD_SIZE`` (torchrun), else ``SLURM_PROCID``/``SLURM_NTASKS``, else (0, 1)."""
+    for rank_key, size_key in (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rank_key in environ and size_key in environ:
+            try:
+                rank, size = int(environ[rank_key]), int(environ[size_key])
+            except ValueError:
+                raise ValueError(
+                    f"{rank_key}={environ[rank_key]!r} and {size_key}={environ[size_key]!r} must be integers"
+                ) from None
+            if size >= 1 and 0 <= rank < size:
+                return rank, size
+            raise ValueError(f"{rank_key}={rank} must be in 0..<{size_key}={size}")
+    return 0, 1
+
+
+def _dataset(folder: Any, files: Any, labels: Any, classes: Any) -> dict[str, Any]:
+    if folder is not None and files is not None:
+        raise ValueError("give either a folder or files=, not both")
+    if folder is None and files is None:
+        raise TypeError("Loader needs a folder (one sub-folder per class) or files= and labels=")
+    if folder is not None:
+        if labels is not None or classes is not None:
+            raise ValueError("labels= and classes= go with files=; a folder's classes are its sub-folders")
+        if not isinstance(folder, (str, os.PathLike)):
+            raise TypeError(f"folder must be a path (str or os.PathLike), got {type(folder).__name__}")
+        path = os.path.abspath(os.fspath(folder))
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"folder {os.fspath(folder)!r} is not a directory")
+        return {"folder": path}
+    if isinstance(files, (str, bytes, os.PathLike)):
+        raise TypeError("files must be a list of paths, not a single path")
+    paths = list(files)
+    if not paths:
+        raise ValueError("files must hold at least one path")
+    for p in paths:
+        if not isinstance(p, (str, os.PathLike)):
+            raise TypeError(f"files must hold paths (str or os.PathLike), got {type(p).__name__} {p!r}")
+    paths = [os.path.abspath(os.fspath(p)) for p in paths]
+    if labels is None:
+        raise TypeError("files= needs labels= (one int or class name per file)")
+    if isinstance(labels, (str, bytes)):
+        raise TypeError("labels must be a list (one int or class name per file), not a string")
+    values = list(labels.tolist() if hasattr(labels, "tolist") else labels)
+    if len(values) != len(paths):
+        raise ValueError(f"labels must have one entry per file: {len(paths)} files, {len(values)} labels")
+    names = None
+    if classes is not None:
+        if isinstance(classes, (str, bytes)):
+            raise TypeError("classes must be a list of names, not a string")
+        names = [str(c) for c in classes]
+        if len(set(names)) != len(names) or not names:
+            raise ValueError(f"classes must be distinct names, got {names!r}")
+    if all(isinstance(v, str) for v in values):
+        if names is None:
+            names = sorted(set(values))
+        index = {n: i for i, n in enumerate(names)}
+        missing = sorted(set(values) - index.keys())
+        if missing:
+            raise ValueError(f"labels {missing!r} are not in classes {names!r}")
+        ints = [index[v] for v in values]
+    elif all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        ints = [int(v) for v in values]
+        high = len(names) if names is not None else 2**31 - 1
+        bad = [v for v in ints if not 0 <= v < high]
+        if bad:
+            raise ValueError(f"labels must be in 0..<{high}, got {bad[0]}")
+    else:
+        raise TypeError("labels must be all ints or all strings (class names)")
+    dataset: dict[str, Any] = {"files": paths, "labels": ints}
+    if names is not None:
+        dataset["classes"] = names
+    return dataset
+
+
+def validate(
+    folder: Any = None,
+    *,
+    files: Any = None,
+    labels: Any = None,
+    classes: Any = None,
+    batch_size: Any = 64,
+    workers: Any = None,
+    size: Any = 224,
+    crop: Any = "random",
+    flip: Any = "h",
+    noise: Any = 0.0,
+    layout: Any = "nhwc",
+    dtype: Any = "float32",
+    normalize: Any = "none",
+    mean: Any = None,
+    std: Any = None,
+    seed: Any = 0,
+    shuffle: Any = True,
+    on_error: Any = "fail",
+    queue: Any = 10,
+    epochs: Any = None,
+    strict: Any = False,
+    drop_last: Any = False,
+    rank: Any = None,
+    world_size: Any = None,
+    remainder: Any = None,
+    max_pixels: Any = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Settings:
+    """Checks every argument of :class:`augload.Loader`; see its docstring for their meaning.
+
+    Raises:
+        TypeError: an argument of the wrong kind (the message names it).
+        ValueError: an argument out of range or not one of the allowed values (named, with them).
+        FileNotFoundError: ``folder`` is not a directory.
+    """
+    options: dict[str, Any] = {
+        "batch_size": _int("batch_size", batch_size, 1),
+        "size": _int("size", size, 0, 16384),
+        "crop": _choice("crop", crop),
+        "flip": _choice("flip", flip),
+        "noise": _float("noise", noise, 0.0, 10.0),
+        "layout": _choice("layout", layout),
+        "dtype": _dtype(dtype),
+        "seed": _int("seed", seed, 0, 2**64 - 1),
+        "shuffle": _bool("shuffle", shuffle),
+        "on_error": _choice("on_error", on_error),
+        "strict": _bool("strict", strict),
+        "drop_last": _bool("drop_last", drop_last),
+    }
+    if options["size"] == 0 and options["batch_size"] != 1:
+        raise ValueError(f"size=0 keeps each image's own size, so it needs batch_size=1, got {options['batch_size']}")
+    _choice("normalize", normalize)
+    if normalize == "imagenet" and (mean is not None or std is not None):
+        raise ValueError("give normalize='imagenet' or mean=/std=, not both")
+    mean_v = list(IMAGENET_MEAN) if normalize == "imagenet" else [0.0, 0.0, 0.0]
+    std_v = list(IMAGENET_STD) if normalize == "imagenet" else [1.0, 1.0, 1.0]
+    if mean is not None:
+        mean_v = _triple("mean", mean, nonzero=False)
+    if std is not None:
+        std_v = _triple("std", std, nonzero=True)
+    if (mean_v != [0.0, 0.0, 0.0] or std_v != [1.0, 1.0, 1.0]) and options["dtype"] != "float32":
+        raise ValueError("normalize, mean and std apply to dtype='float32' output only")
+    options["mean"], options["std"] = mean_v, std_v
+    if max_pixels is not None:
+        options["max_pixels"] = _int("max_pixels", max_pixels, 1)
+
+    if rank is None or world_size is None:
+        env_rank, env_size = _environment_shard(os.environ if environ is None else environ)
+    size_v = env_size if world_size is None else _int("world_size", world_size, 1)
+    rank_v = (env_rank if world_size is None else 0) if rank is None else _int("rank", rank, 0)
+    if rank_v >= size_v:
+        raise ValueError(f"rank must be in 0..<world_size={size_v}, got {rank_v}")
+    options["rank"], options["world_size"] = rank_v, size_v
+    if remainder is None:
+        remainder = "pad" if size_v > 1 else "uneven"
+    options["remainder"] = _choice("remainder", remainder)
+
+    cores = os.cpu_count() or 1
+    workers_v = cores if workers is None else _int("workers", workers, 0, 256)
+    # 2 at least: a `for` loop still names the previous batch while it asks for the next one.
+    queue_v = _int("queue", queue, 2, 4096)
+    epochs_v = None if epochs is None else _int("epochs", epochs, 1)
+    return Settings(options, _dataset(folder, files, labels, classes), workers_v, queue_v, epochs_v)

@@ -1,0 +1,130 @@
+"""What a Loader yields: length, classes, shapes and dtypes, the same bytes as `augload export`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import augload
+from conftest import IMAGES, SMALL, assert_same_batches, copies, descendants, export, one_pass, wait_gone
+
+
+def test_len_classes_shape_and_dtype_follow_the_options():
+    with augload.Loader(IMAGES, batch_size=8, size=48, layout="nchw", dtype="float32", workers=2) as loader:
+        assert len(loader) == 4  # 30 images in batches of 8
+        assert loader.classes == ["bird", "cat", "dog"]
+        assert loader.samples == 30
+        batches = one_pass(loader)
+    assert [x.shape for _, _, x, _ in batches] == [(8, 3, 48, 48)] * 3 + [(6, 3, 48, 48)]
+    assert all(x.dtype == np.float32 and y.dtype == np.int32 for _, _, x, y in batches)
+    assert all(0.0 <= x.min() and x.max() <= 1.0 for _, _, x, _ in batches)
+    labels = np.concatenate([y for _, _, _, y in batches])
+    assert sorted(np.bincount(labels)) == [9, 10, 11]
+
+
+def test_uint8_nhwc_batches_and_drop_last():
+    with augload.Loader(IMAGES, batch_size=8, size=20, dtype="uint8", drop_last=True, workers=1) as loader:
+        assert len(loader) == 3
+        batches = one_pass(loader)
+    assert [x.shape for _, _, x, _ in batches] == [(8, 20, 20, 3)] * 3
+    assert all(x.dtype == np.uint8 for _, _, x, _ in batches)
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2, 7])
+def test_bytes_equal_augload_export_for_any_worker_count(engine, tmp_path, workers):
+    options = dict(SMALL, layout="nchw", dtype="float32")
+    expected = export(engine, IMAGES, tmp_path, epochs=2, workers=2, **options)
+    with augload.Loader(IMAGES, workers=workers, queue=3, **options) as loader:
+        got = copies(loader, 2)
+    assert_same_batches(got, expected)
+
+
+def test_imagenet_normalisation_equals_export(engine, tmp_path):
+    options = dict(SMALL, dtype="float32")
+    expected = export(engine, IMAGES, tmp_path, epochs=1, normalize="imagenet", **options)
+    with augload.Loader(IMAGES, normalize="imagenet", **options) as loader:
+        assert_same_batches(copies(loader, 1), expected)
+
+
+def test_a_killed_worker_changes_nothing(engine, tmp_path):
+    options = dict(SMALL, batch_size=2, size=64)
+    expected = export(engine, IMAGES, tmp_path, epochs=2, **options)
+    got = []
+    with augload.Loader(IMAGES, workers=2, queue=4, **options) as loader:
+        for epoch in range(2):
+            for index, (images, labels) in enumerate(loader):
+                got.append((epoch, index, images.copy(), labels.copy()))
+                if epoch == 0 and index == 2:
+                    workers = descendants(loader.engine_pid)
+                    assert workers, "the engine runs worker processes"
+                    os.kill(workers[0], signal.SIGKILL)
+                    assert wait_gone([workers[0]], 2.0) == []
+        restarts = loader.worker_restarts
+    assert_same_batches(got, expected)
+    assert restarts >= 1
+
+
+def test_files_with_int_labels_keep_their_labels():
+    paths = sorted(
+        p for p in IMAGES.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png") and not p.name.startswith(".")
+    )
+    labels = list(range(len(paths)))  # one class per file: labels identify the file
+    with augload.Loader(files=paths, labels=labels, batch_size=5, size=16, shuffle=False, workers=1) as loader:
+        assert len(loader) == 6
+        assert loader.classes == [str(i) for i in range(30)]
+        got = np.concatenate([y for _, _, _, y in one_pass(loader)])
+    assert got.tolist() == labels
+
+
+def test_files_with_string_labels_sort_their_classes():
+    paths = sorted(IMAGES.glob("*/*.jpg"))
+    names = [p.parent.name for p in paths]
+    with augload.Loader(files=[str(p) for p in paths], labels=names, batch_size=64, size=16, shuffle=False) as loader:
+        assert loader.classes == sorted(set(names))
+        ((_, _, images, labels),) = one_pass(loader)
+    assert images.shape == (len(paths), 16, 16, 3)
+    assert [loader.classes[i] for i in labels] == names
+
+
+def test_one_pass_is_one_epoch_and_an_abandoned_pass_moves_on(engine, tmp_path):
+    expected = export(engine, IMAGES, tmp_path, epochs=3, **SMALL)
+    with augload.Loader(IMAGES, **SMALL) as loader:
+        for index, _ in enumerate(loader):
+            if index == 2:
+                break
+        assert loader.epoch == 0
+        got = one_pass(loader)  # the rest of epoch 0 is skipped: epoch 1 from its start
+        assert loader.epoch == 2
+        got += one_pass(loader)
+    assert_same_batches(got, [b for b in expected if b[0] >= 1])
+
+
+def test_close_is_idempotent_and_ends_the_engine():
+    loader = augload.Loader(IMAGES, **SMALL, workers=2)
+    images, _ = next(iter(loader))
+    pids = [loader.engine_pid] + descendants(loader.engine_pid)
+    loader.close()
+    loader.close()
+    assert wait_gone(pids, 1.0) == []
+    assert images.shape[0] == 4 and np.isfinite(images).all()  # a batch outlives close()
+    with pytest.raises(augload.AugloadError, match="closed"):
+        next(iter(loader))
+
+
+def test_bounded_epochs_end_iteration():
+    with augload.Loader(IMAGES, epochs=1, **SMALL) as loader:
+        assert len(one_pass(loader)) == len(loader)
+        start = time.monotonic()
+        assert one_pass(loader) == []
+        assert time.monotonic() - start < 5
+
+
+def test_the_installed_package_carries_its_engine(engine):
+    if os.environ.get("AUGLOAD_ENGINE"):
+        pytest.skip("AUGLOAD_ENGINE overrides the packaged engine")
+    assert engine == os.path.join(os.path.dirname(augload.__file__), "_bin", "augload")
+    assert os.access(engine, os.X_OK)

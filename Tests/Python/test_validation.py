@@ -1,0 +1,96 @@
+"""Bad arguments raise TypeError/ValueError naming the argument, before any process starts."""
+
+from __future__ import annotations
+
+import pytest
+
+import augload
+from conftest import IMAGES, engines_of_this_process
+
+BAD = [
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=2.5), TypeError, "batch_size"),
+    (dict(batch_size=True), TypeError, "batch_size"),
+    (dict(workers=-1), ValueError, "workers"),
+    (dict(size=-3), ValueError, "size"),
+    (dict(size=0), ValueError, "size=0"),
+    (dict(crop="middle"), ValueError, "crop must be one of 'none', 'center', 'random', 'resized'"),
+    (dict(flip="x"), ValueError, "flip must be one of 'none', 'h', 'v', 'hv'"),
+    (dict(noise=-0.1), ValueError, "noise"),
+    (dict(noise="lots"), TypeError, "noise"),
+    (dict(layout="chw"), ValueError, "layout must be one of 'nhwc', 'nchw'"),
+    (dict(dtype="float16"), ValueError, "dtype must be one of 'uint8', 'float32'"),
+    (dict(normalize="yes"), ValueError, "normalize must be one of 'none', 'imagenet'"),
+    (dict(normalize="imagenet", dtype="uint8"), ValueError, "float32"),
+    (dict(mean=[0.5, 0.5]), ValueError, "mean"),
+    (dict(std=[1, 0, 1]), ValueError, "std"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(shuffle="yes"), TypeError, "shuffle"),
+    (dict(on_error="ignore"), ValueError, "on_error must be one of 'fail', 'skip'"),
+    (dict(queue=1), ValueError, "queue must be 2...4096"),
+    (dict(epochs=0), ValueError, "epochs"),
+    (dict(rank=3, world_size=3), ValueError, "rank"),
+    (dict(world_size=0), ValueError, "world_size"),
+    (dict(remainder="spread"), ValueError, "remainder must be one of 'pad', 'drop', 'uneven'"),
+    (dict(max_pixels=0), ValueError, "max_pixels"),
+    (dict(labels=[0]), ValueError, "labels"),
+]
+
+
+@pytest.mark.parametrize(
+    "options,error,words", BAD, ids=[next(iter(o)) + "=" + repr(o[next(iter(o))]) for o, _, _ in BAD]
+)
+def test_bad_argument_names_itself_and_starts_nothing(options, error, words):
+    with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
+        augload.Loader(IMAGES, **options)
+    assert engines_of_this_process() == []
+
+
+def test_unknown_keyword_is_a_type_error():
+    with pytest.raises(TypeError, match="batchsize"):
+        augload.Loader(IMAGES, batchsize=3)
+
+
+def test_missing_folder_is_file_not_found():
+    with pytest.raises(FileNotFoundError, match="no-such-folder"):
+        augload.Loader("/no-such-folder")
+    assert engines_of_this_process() == []
+
+
+@pytest.mark.parametrize(
+    "files,labels,classes,error,words",
+    [
+        ([], [], None, ValueError, "at least one"),
+        (["a.jpg", "b.jpg"], [0], None, ValueError, "one entry per file"),
+        (["a.jpg"], None, None, TypeError, "labels="),
+        (["a.jpg"], [1.5], None, TypeError, "ints or all strings"),
+        (["a.jpg"], ["cat"], ["dog"], ValueError, "not in classes"),
+        (["a.jpg"], [2], ["a", "b"], ValueError, "labels must be in 0..<2"),
+        ("a.jpg", ["cat"], None, TypeError, "list of paths"),
+    ],
+)
+def test_bad_file_lists_are_refused_before_starting(files, labels, classes, error, words):
+    with pytest.raises(error, match=words):
+        augload.Loader(files=files, labels=labels, classes=classes)
+    assert engines_of_this_process() == []
+
+
+def test_an_engine_refusal_leaves_no_process(tmp_path):
+    (tmp_path / "empty-class").mkdir()
+    with pytest.raises((augload.EngineError, ValueError)):
+        augload.Loader(tmp_path)
+    assert engines_of_this_process() == []
+
+
+def test_rank_and_world_size_default_from_the_launcher(monkeypatch):
+    from augload._options import validate
+
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    options = validate(IMAGES).options
+    assert (options["rank"], options["world_size"], options["remainder"]) == (1, 3, "pad")
+    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.setenv("SLURM_PROCID", "2")
+    monkeypatch.setenv("SLURM_NTASKS", "4")
+    assert validate(IMAGES).options["rank"] == 2
