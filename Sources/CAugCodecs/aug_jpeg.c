@@ -314,7 +314,9 @@ int aug_jpeg_decode(const uint8_t *data, size_t size, const aug_opts *o, uint8_t
     // the entropy decoder, and skipping whole iMCU rows runs the entropy decoder alone (no IDCT,
     // upsampling or colour conversion); only the last row is decoded in full, because skipping to
     // the bottom would stop without decoding. Multi-scan (progressive) files were entropy-decoded
-    // to EOI by jpeg_start_decompress already.
+    // to EOI by jpeg_start_decompress already. (Measured on the benchmark's JPEGs: a region decode
+    // went from 0.93 to 0.94 of a full decode for the random 224 crop of a 256 resize, from 0.83
+    // to 0.91 for RandomResizedCrop, whose regions end higher up. See README, Performance.)
     if (cinfo.output_scanline < cinfo.output_height) {
         JDIMENSION left = cinfo.output_height - cinfo.output_scanline;
         if (left > 1) jpeg_skip_scanlines(&cinfo, left - 1);

@@ -6,7 +6,7 @@ import Testing
 /// under every crop, size and seed: damage below the rows a crop needs is seen all the same.
 @Suite struct VerdictTests {
     /// Every image under `Fixtures/bad`, `Fixtures/damaged` (damage in the last few percent of the
-    /// data, see `Scripts/make_damaged.py`) and the acceptance data, as paths.
+    /// data, see `Scripts/make_damaged.py`) and the public conformance data, as paths.
     static let files: [String] = {
         var paths: [String] = []
         func walk(_ dir: String) {
@@ -22,7 +22,8 @@ import Testing
         }
         walk(TestPaths.fixtures + "/bad")
         walk(TestPaths.fixtures + "/damaged")
-        walk(TestPaths.acceptance)
+        // The public conformance files: beside the checkout, or committed under Fixtures/conformance.
+        walk(TestPaths.exists(TestPaths.fixtures + "/conformance") ? TestPaths.fixtures + "/conformance" : TestPaths.acceptance)
         return paths
     }()
 
@@ -117,6 +118,7 @@ import Testing
     @Test func theListCoversTheDamagedFixturesAndTheAcceptanceData() {
         #expect(Self.files.filter { $0.contains("/Fixtures/damaged/") }.count >= 30)
         #expect(Self.files.filter { $0.contains("/Fixtures/bad/") }.count >= 9)
-        #expect(Self.files.filter { $0.hasPrefix(TestPaths.acceptance) }.count > 300)
+        #expect(
+            Self.files.filter { $0.hasPrefix(TestPaths.acceptance) || $0.contains("/Fixtures/conformance/") }.count > 300)
     }
 }
