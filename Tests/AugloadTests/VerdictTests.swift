@@ -1,4 +1,4 @@
-import Augload
+@testable import Augload
 import TestSupport
 import Testing
 
@@ -120,5 +120,35 @@ import Testing
         #expect(Self.files.filter { $0.contains("/Fixtures/bad/") }.count >= 9)
         #expect(
             Self.files.filter { $0.hasPrefix(TestPaths.acceptance) || $0.contains("/Fixtures/conformance/") }.count > 300)
+    }
+}
+
+/// The fixed-size verdict records `check`'s batches carry from the workers.
+@Suite struct VerdictRecordTests {
+    func roundTrip(_ verdict: Verdict) -> Verdict {
+        var record = [UInt8](repeating: 0xAA, count: VerdictSource.recordBytes)
+        record.withUnsafeMutableBytes { VerdictSource.encode(verdict, into: $0) }
+        return record.withUnsafeBytes { VerdictSource.decode($0) }
+    }
+
+    @Test func everyKindOfVerdictSurvivesTheRecord() {
+        #expect(roundTrip(.good) == .good)
+        let warned = Verdict.warnings(DecodeWarnings(count: 4, message: "JPEG warning: Corrupt JPEG data: bad Huffman code"))
+        #expect(roundTrip(warned) == warned)
+        for code in DecodeError.Code.allCases {
+            let refused = Verdict.refused(DecodeError(code, message: "reason for \(code)"))
+            #expect(roundTrip(refused) == refused)
+        }
+    }
+
+    @Test func aLongReasonIsCutAtACharacterBoundary() {
+        let long = String(repeating: "é", count: 200)  // 400 bytes of two-byte characters
+        guard case .refused(let error) = roundTrip(.refused(DecodeError(.corrupt, message: long))) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(error.code == .corrupt)
+        #expect(error.message.utf8.count <= VerdictSource.recordBytes - 8 && error.message.utf8.count >= 240)
+        #expect(error.message.allSatisfy { $0 == "é" }, "no broken character at the cut")
     }
 }
