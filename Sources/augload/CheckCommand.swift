@@ -51,7 +51,8 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let folder = try files.map { path throws(LoaderError) in try ImageFolder(listFile: path) } ?? ImageFolder(root: directory ?? ".")
+        let folder =
+            try files.map { path throws(LoaderError) in try ImageFolder(listFile: path) } ?? ImageFolder(root: directory ?? ".")
         let paths = folder.samples.map(\.path)
         let terminal = !quiet && !json && isatty(STDERR_FILENO) == 1
         let filesPerBatch = 32
@@ -73,10 +74,6 @@ struct CheckCommand: ParsableCommand {
             progress?.advance(epoch: 0, done: batches, total: total, images: verdicts.count, queued: loader.queuedBatches)
         }
         progress?.finish()
-        if let writeExclude {
-            let refused = report.entries.filter { $0.verdict.isRefused }.map { $0.path + "\n" }.joined()
-            try writeText(refused, to: writeExclude)
-        }
         if json {
             print(try CheckJSON(report).encoded())
         } else {
@@ -84,23 +81,32 @@ struct CheckCommand: ParsableCommand {
                 "checked \(report.files) files in \(fixed(report.seconds, 2)) s (\(fixed(report.filesPerSecond, 0)) files/s, \(report.workers) workers): \(report.refused) refused, \(report.warnings) with warnings"
             )
         }
+        if let writeExclude {
+            let refused = report.entries.filter { $0.verdict.isRefused }.map { $0.path + "\n" }.joined()
+            try writeText(refused, to: writeExclude)
+        }
         if report.refused > 0 { throw ExitCode.failure }
     }
 
-    /// Writes `text` to `path` (created or truncated).
+    /// Writes `text` to `path` (created or truncated), through the one syscall funnel.
     private func writeText(_ text: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw LoaderError(.system, "cannot write \(path): \(String(cString: strerror(errno)))", path: path)
-        }
-        defer { close(fd) }
-        var bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw LoaderError(.system, "cannot write \(path): \(String(cString: strerror(errno)))", path: path) }
-            done += n
+        do throws(SystemError) {
+            let fd = try Syscall.retrying("open \(path)") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+            defer { Syscall.close(fd) }
+            let failure: Int32 = Array(text.utf8).withUnsafeBytes { buffer in
+                var done = 0
+                while done < buffer.count {
+                    do throws(SystemError) {
+                        done += try Syscall.retrying("write") { write(fd, buffer.baseAddress! + done, buffer.count - done) }
+                    } catch {
+                        return error.errno
+                    }
+                }
+                return 0
+            }
+            if failure != 0 { throw SystemError("write \(path)", errno: failure) }
+        } catch {
+            throw LoaderError(.system, "cannot write \(path): \(error.reason)", path: path)
         }
     }
 }
@@ -130,6 +136,8 @@ struct CheckJSON: Encodable {
         files_per_second = r.filesPerSecond
         workers = r.workers
         worker_restarts = r.workerRestarts
-        verdicts = r.entries.map { Entry(path: $0.path, verdict: $0.verdict.label, code: $0.verdict.code ?? "", reason: $0.verdict.reason) }
+        verdicts = r.entries.map {
+            Entry(path: $0.path, verdict: $0.verdict.label, code: $0.verdict.code ?? "", reason: $0.verdict.reason)
+        }
     }
 }

@@ -1,6 +1,7 @@
-@testable import Augload
 import TestSupport
 import Testing
+
+@testable import Augload
 
 /// A file's verdict (good, decoded with warnings, refused with this reason) is the full decode's
 /// under every crop, size and seed: damage below the rows a crop needs is seen all the same.

@@ -45,7 +45,9 @@ import Testing
         #expect(r.status == 1, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.count == 2, "\(r.stdout)")
-        #expect(lines.first?.hasPrefix("refused ") == true && lines.first?.contains("dog/dog-2-truncated.jpg: truncated JPEG") == true)
+        #expect(
+            lines.first?.hasPrefix("refused ") == true && lines.first?.contains("dog/dog-2-truncated.jpg: truncated JPEG") == true
+        )
         #expect(r.stdout.contains("checked 6 files") && r.stdout.contains("1 refused, 0 with warnings"), "\(r.stdout)")
     }
 
@@ -114,7 +116,9 @@ import Testing
     @Test func writeExcludeListsTheRefusedPaths() throws {
         let out = TestPaths.temporaryDirectory()
         defer { TestPaths.remove(out) }
-        let r = try augload(["check", TestPaths.fixtures + "/bad-folder", "--workers", "1", "--write-exclude", out + "/exclude.txt"])
+        let r = try augload([
+            "check", TestPaths.fixtures + "/bad-folder", "--workers", "1", "--write-exclude", out + "/exclude.txt",
+        ])
         #expect(r.status == 1)
         let text = String(decoding: TestPaths.read(out + "/exclude.txt") ?? [], as: UTF8.self)
         #expect(text == TestPaths.fixtures + "/bad-folder/dog/dog-2-truncated.jpg\n", "\(text)")
@@ -125,7 +129,9 @@ import Testing
         defer { TestPaths.remove(out) }
         let folder = TestPaths.fixtures + "/bad-folder"
         _ = try augload(["check", folder, "--workers", "1", "--write-exclude", out + "/exclude.txt"])
-        let run = try augload(["run", folder, "--workers", "2", "--batch-size", "2", "--size", "32", "--json", "--exclude", out + "/exclude.txt"])
+        let run = try augload([
+            "run", folder, "--workers", "2", "--batch-size", "2", "--size", "32", "--json", "--exclude", out + "/exclude.txt",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try json(run.stdout)["images"] as? Double == 5)
         // Lines match by the path below DIR, however DIR was spelled when the list was written.

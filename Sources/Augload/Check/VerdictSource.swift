@@ -161,14 +161,17 @@ public struct VerdictSource: BatchSource, Sendable {
         record.storeBytes(of: UInt16(message.count).littleEndian, toByteOffset: 2, as: UInt16.self)
         record.storeBytes(of: warnings.littleEndian, toByteOffset: 4, as: UInt32.self)
         message.withUnsafeBytes { bytes in
-            if let from = bytes.baseAddress { record.baseAddress!.advanced(by: messageOffset).copyMemory(from: from, byteCount: bytes.count) }
+            if let from = bytes.baseAddress {
+                record.baseAddress!.advanced(by: messageOffset).copyMemory(from: from, byteCount: bytes.count)
+            }
         }
     }
 
     static func decode(_ record: UnsafeRawBufferPointer) -> Verdict {
         let length = Int(UInt16(littleEndian: record.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
         let count = Int(UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-        let message = String(decoding: record[messageOffset..<messageOffset + min(length, recordBytes - messageOffset)], as: UTF8.self)
+        let message = String(
+            decoding: record[messageOffset..<messageOffset + min(length, recordBytes - messageOffset)], as: UTF8.self)
         switch record[0] {
         case 0: return .good
         case 1: return .warnings(DecodeWarnings(count: count, message: message))
