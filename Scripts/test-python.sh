@@ -4,9 +4,11 @@
 #   bash Scripts/test-python.sh [pytest args]
 #
 # The venv (.venv-test, git-ignored; AUGLOAD_TEST_VENV to move it) is reused between runs. `pip
-# install .` runs `swift build -c release` under /tmp/swift-build.lock (shared build machines
-# take turns). pytest runs from a scratch directory, so the installed package is what is tested,
-# and Keras runs on the torch backend (no TensorFlow or JAX needed).
+# install .` runs `swift build -c release`: on a machine where builds take turns, wrap the whole
+# script as you would test.sh (`flock /tmp/swift-build.lock bash Scripts/test-python.sh`; a lock
+# taken in here would deadlock under test.sh run that way). pytest runs from a scratch directory,
+# so the installed package is what is tested, and Keras runs on the torch backend (no TensorFlow
+# or JAX needed).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,13 +24,8 @@ t0=$(seconds)
 echo "test-python: dependencies ready in $(elapsed "$t0") s" >&2
 
 t1=$(seconds)
-exec 9>>/tmp/swift-build.lock
-flock 9  # builds on this machine take turns; the install below runs swift build
-echo "test-python: waited $(elapsed "$t1") s for /tmp/swift-build.lock" >&2
-t2=$(seconds)
-"$venv/bin/python" -m pip install --quiet "$root" 9>&-
-echo "test-python: pip install . (swift build -c release included) took $(elapsed "$t2") s" >&2
-exec 9>&-
+"$venv/bin/python" -m pip install --quiet "$root"
+echo "test-python: pip install . (swift build -c release included) took $(elapsed "$t1") s" >&2
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

@@ -158,6 +158,20 @@ extension ProcessTests {
             }
         }
 
+        @Test func optionsThatArriveEncodedAreCheckedBeforeAnyWorkerSeesThem() throws {
+            // JSON skips every initialiser's precondition: validate() must be the guard.
+            let json = #"{"maxPixels": -1, "strict": false}"#
+            var o = ImageBatchOptions()
+            o.decode = try TypeCodec.decodeJSON(DecodeOptions.self, Array(json.utf8))
+            #expect(throws: LoaderError.self) { try o.validate() }
+            do {
+                _ = try Loader(ImageBatchSequence(folder: ProcessTests.folder, options: o), workers: 2)
+                Issue.record("expected an error")
+            } catch let error as LoaderError {
+                #expect(error.code == .invalidOptions && error.message.contains("pixel limit"), "\(error.message)")
+            }
+        }
+
         @Test func invalidShardingIsAUsageError() throws {
             var o = ImageBatchOptions()
             o.sharding = try TypeCodec.decodeJSON(Sharding.self, Array(#"{"rank": 0, "worldSize": 0}"#.utf8))
