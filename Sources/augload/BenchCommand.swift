@@ -13,6 +13,9 @@ struct BenchCommand: ParsableCommand {
               augload bench data/train --workers 1,2,7
               augload bench data/train --workers 2 --images 2000 --crop resized --noise 0.05 --json
               augload bench data/train --workers 0,2 --images 1000 --rounds 5
+              augload bench data/train --workers 2 --epochs 3 --cache ram   # each count without, then with the cache
+
+            With --cache, every worker count runs without the cache and then with it, and the table adds the first epoch's img/s (start-up included; the cache is filled) and the later epochs' img/s (from the stored images) separately, with the cache's hits, misses, bypassed samples and size. A folder cache is kept between rounds and runs, so only its first run starts empty.
             """)
 
     @OptionGroup var options: SharedOptions
@@ -67,31 +70,35 @@ struct BenchCommand: ParsableCommand {
         )
         // Whole epoch (start-up included), then the steady state from the first batch on; the
         // ratios compare the steady state with the ceiling measured just before and after the run.
+        // Per-epoch columns when there is more than one epoch (or a cache, whose point they are).
+        let perEpoch = options.cache != nil || options.epochs > 1
         var rows = [
             [
                 "", "workers", "img/s", "steady img/s", "vs ceiling", "CPU ms/img", "CPU vs decode", "first batch",
                 "hand-off/batch", "consumer core", "loader core", "peak mem", "batches",
-            ]
+            ] + (perEpoch ? ["cache", "epoch 1 img/s", "later img/s", "hits/misses/bypassed", "cache MB/img"] : [])
         ]
-        rows.append([
-            "decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.imagesPerSecond, 0), "1.00",
-            fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-", "-", "-",
-        ])
+        rows.append(
+            [
+                "decode only", "1 core", fixed(c.imagesPerSecond, 0), fixed(c.imagesPerSecond, 0), "1.00",
+                fixed(c.cpuMillisecondsPerImage, 2), "1.00", "-", "-", "-", "-", "-", "-",
+            ] + (perEpoch ? ["-", "-", "-", "-", "-"] : []))
         for r in result.runs {
             // A steady state needs a batch after the first; with one batch there is none.
             let steady = r.batches > 1
             func s(_ text: @autoclosure () -> String) -> String { steady ? text() : "-" }
-            rows.append([
-                result.rounds > 1 ? "pipeline, round \(r.round)" : "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0),
-                s(fixed(r.steadyImagesPerSecond, 0)),
-                s(fixed(r.steadyRatioToCeiling, 2)), s(fixed(r.steadyCPUMillisecondsPerImage, 2)),
-                s(fixed(r.steadyCPURatioToCeiling, 2)), fixed(r.timeToFirstBatchSeconds, 3) + " s",
-                s(fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms"),
-                s(fixed(r.steadyConsumerCoreFraction * 100, 2) + " %"),
-                s(fixed(r.steadyLoaderCoreFraction * 100, 1) + " %"),
-                megabytes(r.peakMemoryBytes),
-                "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
-            ])
+            rows.append(
+                [
+                    result.rounds > 1 ? "pipeline, round \(r.round)" : "pipeline", "\(r.workers)", fixed(r.imagesPerSecond, 0),
+                    s(fixed(r.steadyImagesPerSecond, 0)),
+                    s(fixed(r.steadyRatioToCeiling, 2)), s(fixed(r.steadyCPUMillisecondsPerImage, 2)),
+                    s(fixed(r.steadyCPURatioToCeiling, 2)), fixed(r.timeToFirstBatchSeconds, 3) + " s",
+                    s(fixed(r.steadyConsumerCPUMillisecondsPerBatch, 3) + " ms"),
+                    s(fixed(r.steadyConsumerCoreFraction * 100, 2) + " %"),
+                    s(fixed(r.steadyLoaderCoreFraction * 100, 1) + " %"),
+                    megabytes(r.peakMemoryBytes),
+                    "\(r.batches)/\(r.expectedBatches)" + (r.complete ? "" : " INCOMPLETE"),
+                ] + (perEpoch ? cacheColumns(r) : []))
         }
         printTable(rows)
         if c.failures > 0 { print("(\(c.failures) files failed to decode in the ceiling run)") }
@@ -100,14 +107,37 @@ struct BenchCommand: ParsableCommand {
         func spread(_ v: Benchmark.Spread, _ digits: Int, _ unit: String = "") -> String {
             "\(fixed(v.median, digits))\(unit) (\(fixed(v.min, digits))-\(fixed(v.max, digits)))"
         }
-        var summary = [["workers", "steady img/s", "vs ceiling", "CPU vs decode", "first batch"]]
+        var summary = [
+            ["workers", "steady img/s", "vs ceiling", "CPU vs decode", "first batch"]
+                + (perEpoch ? ["cache", "epoch 1 img/s", "later img/s"] : [])
+        ]
         for s in result.summaries {
-            summary.append([
-                "\(s.workers)", spread(s.steadyImagesPerSecond, 0), spread(s.steadyRatioToCeiling, 2),
-                spread(s.steadyCPURatioToCeiling, 2), spread(s.timeToFirstBatchSeconds, 3, " s"),
-            ])
+            summary.append(
+                [
+                    "\(s.workers)", spread(s.steadyImagesPerSecond, 0), spread(s.steadyRatioToCeiling, 2),
+                    spread(s.steadyCPURatioToCeiling, 2), spread(s.timeToFirstBatchSeconds, 3, " s"),
+                ]
+                    + (perEpoch
+                        ? [s.cache ?? "none", spread(s.firstEpochImagesPerSecond, 0), spread(s.laterEpochsImagesPerSecond, 0)]
+                        : []))
         }
         printTable(summary, leftAligned: false)
+    }
+
+    /// The per-epoch and cache cells of a run's row.
+    private func cacheColumns(_ r: Benchmark.Run) -> [String] {
+        let later = r.laterEpochsImagesPerSecond > 0
+        var cells = [
+            r.cache ?? "none", later ? fixed(r.firstEpochImagesPerSecond, 0) : "-",
+            later ? fixed(r.laterEpochsImagesPerSecond, 0) : "-",
+        ]
+        if let s = r.cacheStatistics {
+            cells.append("\(s.hits)/\(s.misses)/\(s.bypassed)")
+            cells.append(s.entries > 0 ? fixed(Double(s.bytes) / Double(s.entries) / 1e6, 3) : "-")
+        } else {
+            cells += ["-", "-"]
+        }
+        return cells
     }
 
     /// Prints rows as columns: the first left-aligned (a label), the others right-aligned.

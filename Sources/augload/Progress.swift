@@ -20,8 +20,12 @@ final class Progress: FitCallback {
     }
 
     func batchEnded(_ log: BatchLog) {
+        cache = log.cache
         advance(epoch: log.epoch, done: log.index + 1, total: log.batchesInEpoch, images: log.images, queued: log.queued)
     }
+
+    /// The decoded cache's counters, shown when there is a cache.
+    private var cache: CacheStatistics?
 
     /// Counts `images` more and redraws if due.
     func advance(epoch: Int, done: Int, total: Int, images more: Int, queued: Int) {
@@ -36,8 +40,13 @@ final class Progress: FitCallback {
         let width = 24
         let filled = total > 0 ? width * done / total : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        var cacheText = ""
+        if let c = cache {
+            let uses = c.hits + c.misses + c.bypassed
+            cacheText = "  cache \(uses > 0 ? 100 * c.hits / uses : 0)% hits \(c.bytes >> 20) MB"
+        }
         let line =
-            "\(verb) epoch \(epoch + 1)/\(epochs) \(bar) \(done)/\(total) batches  \(Int(rate)) img/s  queue \(queued)  ETA \(Progress.clock(remaining))"
+            "\(verb) epoch \(epoch + 1)/\(epochs) \(bar) \(done)/\(total) batches  \(Int(rate)) img/s  queue \(queued)\(cacheText)  ETA \(Progress.clock(remaining))"
         writeStderr("\r\u{1B}[2K" + line)
         drawn = true
     }

@@ -53,6 +53,13 @@ struct RunCommand: ParsableCommand {
         var line =
             "\(r.images) images in \(fixed(r.seconds, 2)) s: \(fixed(r.imagesPerSecond, 0)) img/s, first batch \(fixed(r.timeToFirstBatchSeconds, 3)) s, "
             + "data wait \(fixed(r.dataWaitFraction * 100, 1))%, \(r.workerRestarts) worker restarts, \(skipped)"
+        if let c = r.cache {
+            line +=
+                "\ncache (\(c.kind)\(c.location.isEmpty ? "" : " " + c.location)): \(c.hits) hits, \(c.misses) misses, \(c.bypassed) bypassed, "
+                + "\(c.entries) images in \(fixed(Double(c.bytes) / 1e6, 1)) MB"
+                + (c.capacityBytes > 0 ? " of \(fixed(Double(c.capacityBytes) / 1e6, 0)) MB" : "")
+                + (c.notStored > 0 ? ", \(c.notStored) not stored (full)" : "")
+        }
         for s in r.skipped { line += "\n  skipped \(s.path): \(s.error)" }
         for s in r.warnings { line += "\n  warning \(s.path): \(s.error)" }
         return line
@@ -76,6 +83,14 @@ struct RunJSON: Encodable {
     var decode_warnings: [SkippedFile]
     var peak_rss_bytes: Int
     var final_loss: Double
+    var cache: String?
+    var cache_hits: Int
+    var cache_misses: Int
+    var cache_bypassed: Int
+    var cache_bytes: Int
+    var cache_entries: Int
+    var cache_not_stored: Int
+    var cache_capacity_bytes: Int
 
     init(_ r: FitReport) {
         images = r.images
@@ -93,6 +108,15 @@ struct RunJSON: Encodable {
         decode_warnings = r.warnings
         peak_rss_bytes = r.peakMemoryBytes
         final_loss = r.finalLoss
+        let c = r.cache
+        cache = c?.kind
+        cache_hits = c?.hits ?? 0
+        cache_misses = c?.misses ?? 0
+        cache_bypassed = c?.bypassed ?? 0
+        cache_bytes = c?.bytes ?? 0
+        cache_entries = c?.entries ?? 0
+        cache_not_stored = c?.notStored ?? 0
+        cache_capacity_bytes = c?.capacityBytes ?? 0
     }
 }
 

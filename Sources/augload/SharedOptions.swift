@@ -85,6 +85,14 @@ struct SharedOptions: ParsableArguments {
     @Option(help: "When RANK/WORLD_SIZE shard the data and the world size does not divide it: pad (repeat samples, as DistributedSampler), drop, or uneven.")
     var remainder: Sharding.Remainder = .pad
 
+    @Option(
+        help: ArgumentHelp(
+            "Decoded cache: ram, ram:SIZE (like ram:8G) or a folder. Later epochs start from each image's stored deterministic prefix (decode, resize) instead of its file; the batches are the same bytes.",
+            discussion:
+                "ram: one copy shared by all workers, bounded by SIZE (default: half of the available memory); what does not fit is decoded as without a cache. A folder persists across runs and is reused only for the same files (size, mtime), pipeline prefix and library version.",
+            valueName: "ram[:SIZE]|DIR"))
+    var cache: String?
+
     @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
     var strict = false
 
@@ -102,6 +110,13 @@ struct SharedOptions: ParsableArguments {
         }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let maxBatches, maxBatches < 1 { throw ValidationError("--max-batches must be at least 1, got \(maxBatches)") }
+        if let cache {
+            do {
+                _ = try CacheSetting(parsing: cache)
+            } catch {
+                throw ValidationError("--cache: \(error.message)")
+            }
+        }
     }
 
     /// The sequence options these flags describe, sharded by the launcher's environment.
@@ -123,6 +138,7 @@ struct SharedOptions: ParsableArguments {
         o.dropLast = dropLast
         o.onError = onError
         o.decode = DecodeOptions(strict: strict)
+        o.cache = cache
         var environment: [String: String] = [:]
         for key in ["RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"] {
             if let v = getenv(key) { environment[key] = String(cString: v) }

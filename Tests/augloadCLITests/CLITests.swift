@@ -227,6 +227,41 @@ import Testing
         #expect(!table.stdout.contains("median over"))
     }
 
+    @Test func runWithACacheReportsHitsMissesAndBytes() throws {
+        let r = try augload(["run", Self.images, "--workers", "1", "--epochs", "3", "--cache", "ram", "--json"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try json(r.stdout)
+        #expect(report["cache_misses"] as? Double == 30)
+        #expect(report["cache_hits"] as? Double == 60)
+        #expect((report["cache_bytes"] as? Double ?? 0) > 30 * 36 * 36 * 3)
+        #expect(report["cache"] as? String == "ram")
+        let plain = try json(try augload(["run", Self.images, "--workers", "1", "--json"] + Self.small).stdout)
+        #expect(plain["cache_hits"] as? Double == 0 && plain["cache_bytes"] as? Double == 0)
+        let summary = try augload(["run", Self.images, "--workers", "2", "--epochs", "2", "--cache", "ram:64M"] + Self.small)
+        #expect(summary.status == 0 && summary.stdout.contains("cache (ram): "), "\(summary.stdout)")
+        let bad = try augload(["run", Self.images, "--cache", "ram:lots"])
+        #expect(bad.status == 2 && bad.stderr.contains("--cache"), "\(bad.stderr)")
+    }
+
+    @Test func benchWithACacheReportsTheFirstEpochAndTheLaterOnes() throws {
+        let dir = TestPaths.temporaryDirectory("augload-cli-cache")
+        defer { TestPaths.remove(dir) }
+        let r = try augload(["bench", Self.images, "--workers", "1", "--epochs", "2", "--cache", dir, "--json"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        let runs = try #require(try json(r.stdout)["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["cache"] as? String } == [nil, dir], "without, then with the cache")
+        for run in runs {
+            #expect((run["firstEpochImagesPerSecond"] as? Double ?? 0) > 0)
+            #expect((run["laterEpochsImagesPerSecond"] as? Double ?? 0) > 0)
+        }
+        let stats = try #require(runs[1]["cacheStatistics"] as? [String: Any])
+        #expect(stats["misses"] as? Double == 30 && stats["hits"] as? Double == 30)
+        let table = try augload(["bench", Self.images, "--workers", "1", "--epochs", "2", "--cache", "ram"] + Self.small)
+        for column in ["epoch 1 img/s", "later img/s", "hits/misses/bypassed", "cache MB/img"] {
+            #expect(table.stdout.contains(column), "\(column) in \(table.stdout)")
+        }
+    }
+
     /// `--rounds 3`: every worker count three times, round by round, and per worker count the
     /// median and range of the three runs' figures.
     @Test func benchRoundsGiveMediansOfEveryRun() throws {

@@ -24,6 +24,8 @@ public struct BatchLog: Sendable {
     public var batchesInEpoch: Int
     /// Finished batches waiting in the loader's queue when this batch ended.
     public var queued: Int
+    /// The decoded cache's counters after this batch (nil without a cache).
+    public var cache: CacheStatistics? = nil
 }
 
 /// What `fit` tells its callbacks after each epoch.
@@ -83,6 +85,8 @@ public struct FitReport: Sendable, Codable {
     public var warnings: [SkippedFile] = []
     /// The peak memory of the loader and its workers, shared pages counted once, in bytes.
     public var peakMemoryBytes = 0
+    /// What the decoded cache did (nil without one).
+    public var cache: CacheStatistics?
     /// The loss of the last batch.
     public var finalLoss = 0.0
     /// The position after the last batch (resume here).
@@ -144,7 +148,8 @@ public func fit<S: DataSequence, Step: TrainingStep>(
         let stepSeconds = monotonicSeconds() - stepStart
         let log = BatchLog(
             epoch: batch.epoch, index: batch.index, images: batch.count, loss: loss, waitSeconds: wait, stepSeconds: stepSeconds,
-            resumePosition: loader.position, batchesInEpoch: loader.batchCount(epoch: batch.epoch), queued: loader.queuedBatches)
+            resumePosition: loader.position, batchesInEpoch: loader.batchCount(epoch: batch.epoch), queued: loader.queuedBatches,
+            cache: loader.cacheStatistics)
         batch.release()
         report.batches += 1
         report.images += log.images
@@ -166,6 +171,7 @@ public func fit<S: DataSequence, Step: TrainingStep>(
     report.skipped = stats.skipped
     report.warnings = stats.warnings
     report.peakMemoryBytes = stats.peakMemoryBytes
+    report.cache = stats.cache
     let end = loader.position
     report.endEpoch = end.epoch
     report.endBatch = end.batch

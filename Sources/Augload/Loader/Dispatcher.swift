@@ -159,7 +159,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
 
     private func spawnWorker() throws(LoaderError) {
         serial += 1
-        let w = try WorkerProcess.spawn(slots: state.slots, serial: serial)
+        let w = try WorkerProcess.spawn(slots: state.slots, cache: source.cacheDescriptor, serial: serial)
         try w.send(
             .configure(
                 typeName: typeName, configuration: configuration, imageBytes: requirement.imageBytes,

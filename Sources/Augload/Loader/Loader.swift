@@ -57,11 +57,15 @@ public final class Loader: @unchecked Sendable {
         /// The peak, over the run (sampled every 100 ms), of the memory of the loader and its
         /// workers with shared pages counted once (see ``ProcessProbe/treeMemory(_:)``).
         public var peakMemoryBytes = 0
+        /// What the sequence's decoded cache did (nil without one): hits, misses, bytes.
+        public var cache: CacheStatistics?
     }
 
     let state: LoaderState
     let producer: Producer
     private let startTime: Double
+    /// Reads the source's decoded-cache counters (shared memory; cheap).
+    private let cacheProbe: () -> CacheStatistics?
 
     /// - Parameters:
     ///   - sequence: the batches. Must be ``BatchSource`` or `Codable` to run in workers.
@@ -110,6 +114,7 @@ public final class Loader: @unchecked Sendable {
         maxAttempts: Int, sharedSlots: Bool, logger: Logger
     ) throws(LoaderError) {
         startTime = monotonicSeconds()
+        cacheProbe = { [source] in source.cacheStatistics }
         guard workers >= 0 && workers <= 256 else { throw LoaderError(.invalidOptions, "workers must be in 0...256, got \(workers)") }
         guard maxQueueSize >= 1 && maxQueueSize <= 4096 else {
             throw LoaderError(.invalidOptions, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
@@ -210,8 +215,13 @@ public final class Loader: @unchecked Sendable {
     /// What the loader measured so far.
     public var statistics: Statistics {
         producer.sampleMemory()
-        return state.mutex.withLock { state.stats }
+        var stats = state.mutex.withLock { state.stats }
+        stats.cache = cacheProbe()
+        return stats
     }
+
+    /// The decoded cache's counters right now (nil without a cache); cheaper than ``statistics``.
+    public var cacheStatistics: CacheStatistics? { cacheProbe() }
 
     /// Ends the workers (their channels close; any still alive after a second are killed) and
     /// frees the slots once every lent batch is released. Called by `deinit`; safe to call twice.

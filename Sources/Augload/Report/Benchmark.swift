@@ -78,6 +78,15 @@ public enum Benchmark {
         public var workerRestarts = 0
         /// Files skipped because they could not be decoded.
         public var skipped = 0
+        /// The decoded cache of this run (`ram`, `ram:SIZE` or a folder), nil without one.
+        public var cache: String?
+        /// Images per second of the first epoch, from creating the loader to the first batch of
+        /// the second epoch (0 with one epoch).
+        public var firstEpochImagesPerSecond = 0.0
+        /// Images per second of the epochs after the first (0 with one epoch).
+        public var laterEpochsImagesPerSecond = 0.0
+        /// What the decoded cache did (nil without one).
+        public var cacheStatistics: CacheStatistics?
     }
 
     /// The median and the range of one figure over the rounds of a measurement.
@@ -100,6 +109,10 @@ public enum Benchmark {
     /// for; single rounds swing with the host's speed.
     public struct Summary: Sendable, Codable {
         public var workers = 0
+        /// The decoded cache of these runs (nil without one).
+        public var cache: String?
+        public var firstEpochImagesPerSecond = Spread([])
+        public var laterEpochsImagesPerSecond = Spread([])
         /// Rounds the figures come from.
         public var rounds = 0
         public var steadyImagesPerSecond = Spread([])
@@ -145,11 +158,16 @@ public enum Benchmark {
         let label = { (round: Int) in result.rounds > 1 ? "round \(round)/\(result.rounds): " : "" }
         progress("\(label(1))decode-only ceiling")
         var ceilings = [ceiling(paths, options: options.decode)]
+        // With a cache, every worker count runs without it, then with it: their ratio in one run.
+        let caches: [String?] = options.cache == nil ? [nil] : [nil, options.cache]
+        let columns = workerCounts.flatMap { w in caches.map { (workers: w, cache: $0) } }
         for round in 1...result.rounds {
-            for workers in workerCounts {
-                progress("\(label(round))pipeline, \(workers) workers")
+            for (workers, cache) in columns {
+                progress("\(label(round))pipeline, \(workers) workers\(cache.map { ", cache " + $0 } ?? "")")
+                var runOptions = options
+                runOptions.cache = cache
                 var run = try pipeline(
-                    subset, options: options, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs,
+                    subset, options: runOptions, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs,
                     logger: logger)
                 run.round = round
                 progress("\(label(round))decode-only ceiling")
@@ -167,11 +185,14 @@ public enum Benchmark {
             }
         }
         result.ceiling = mean(ceilings[...])
-        result.summaries = workerCounts.enumerated().map { position, workers in
+        result.summaries = columns.enumerated().map { position, column in
             // A worker count may be listed twice; each listing is its own column of runs.
-            let runs = result.runs.enumerated().filter { $0.offset % workerCounts.count == position }.map(\.element)
+            let runs = result.runs.enumerated().filter { $0.offset % columns.count == position }.map(\.element)
             var summary = Summary()
-            summary.workers = workers
+            summary.workers = column.workers
+            summary.cache = column.cache
+            summary.firstEpochImagesPerSecond = Spread(runs.map(\.firstEpochImagesPerSecond))
+            summary.laterEpochsImagesPerSecond = Spread(runs.map(\.laterEpochsImagesPerSecond))
             summary.rounds = runs.count
             summary.steadyImagesPerSecond = Spread(runs.map(\.steadyImagesPerSecond))
             summary.steadyRatioToCeiling = Spread(runs.map(\.steadyRatioToCeiling))
@@ -219,6 +240,7 @@ public enum Benchmark {
         let sequence = try ImageBatchSequence(folder: folder, options: options)
         var run = Run()
         run.workers = workers
+        run.cache = options.cache
         run.expectedBatches = (0..<epochs).map { sequence.batchCount(epoch: $0) }.reduce(0, +)
         let cpu0 = processTreeCPUSeconds()
         let self0 = cpuSeconds(RUSAGE_SELF)
@@ -228,7 +250,10 @@ public enum Benchmark {
         var expected = (epoch: 0, index: 0)
         // The steady state starts when the first batch is in hand: workers are up, slots mapped.
         var first: (wall: Double, tree: Double, loader: Double, consumer: Double, images: Int)?
+        // When the second epoch's first batch arrived, and the images delivered before it.
+        var secondEpoch: (wall: Double, images: Int)?
         while let batch = try loader.next() {
+            if batch.epoch >= 1 && secondEpoch == nil { secondEpoch = (monotonicSeconds(), run.images) }
             if batch.index == 0 && batch.epoch == expected.epoch + 1 && expected.index > 0 { expected = (batch.epoch, 0) }
             if (batch.epoch, batch.index) != expected { inOrder = false }
             expected.index += 1
@@ -253,6 +278,11 @@ public enum Benchmark {
             run.steadyConsumerCPUMillisecondsPerBatch = consumerCPU * 1000 / Double(run.batches - 1)
             run.steadyConsumerCoreFraction = wall > 0 ? consumerCPU / wall : 0
         }
+        if let secondEpoch {
+            let end = monotonicSeconds()
+            run.firstEpochImagesPerSecond = Double(secondEpoch.images) / max(secondEpoch.wall - wall0, 1e-9)
+            run.laterEpochsImagesPerSecond = Double(run.images - secondEpoch.images) / max(end - secondEpoch.wall, 1e-9)
+        }
         let selfCPU = cpuSeconds(RUSAGE_SELF) - self0
         let stats = loader.statistics
         loader.close()
@@ -267,6 +297,7 @@ public enum Benchmark {
         run.peakMemoryBytes = stats.peakMemoryBytes
         run.workerRestarts = stats.workerRestarts
         run.skipped = stats.skipped.count
+        run.cacheStatistics = stats.cache
         return run
     }
 

@@ -36,11 +36,24 @@ public protocol BatchSource {
     /// output depends only on the epoch it is given). Default: false — the loader then waits for an
     /// epoch to finish, calls ``epochDidEnd(_:)`` and re-sends the configuration first.
     var isEpochPure: Bool { get }
+
+    /// The shared memory of the source's decoded cache, which the loader passes to every worker
+    /// (as fd ``WorkerFD/cache``), or -1 when there is none.
+    var cacheDescriptor: Int32 { get }
+
+    /// What the source's decoded cache has done so far (read from its shared memory), or nil.
+    var cacheStatistics: CacheStatistics? { get }
 }
 
 extension BatchSource {
     /// Default: `false`, so the loader finishes each epoch before starting the next.
     public var isEpochPure: Bool { false }
+
+    /// Default: -1, no decoded cache.
+    public var cacheDescriptor: Int32 { -1 }
+
+    /// Default: nil, no decoded cache.
+    public var cacheStatistics: CacheStatistics? { nil }
 }
 
 /// How much room a batch needs in a slot.

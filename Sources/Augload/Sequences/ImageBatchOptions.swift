@@ -58,6 +58,9 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     public var sharding = Sharding()
     /// Allow JPEG DCT-scaled decoding when a crop is shrunk 2× or more.
     public var scaledDecode = true
+    /// The decoded cache: `nil` (off), `"ram"`, `"ram:SIZE"` (like `ram:8G`) or a folder path
+    /// (see ``CacheSetting``). Batches are the same bytes with and without it.
+    public var cache: String? = nil
 
     public init() {}
 
@@ -78,6 +81,7 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
         if sharding.worldSize < 1 || !(0..<sharding.worldSize).contains(sharding.rank) {
             throw invalid("rank must be in 0..<worldSize, got rank \(sharding.rank) of \(sharding.worldSize)")
         }
+        if let cache { _ = try CacheSetting(parsing: cache) }
         if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite })
             || mean.contains(where: { !$0.isFinite })
         {
@@ -88,6 +92,9 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
             throw invalid("size \(size) makes \(size * size) pixels per image, above the pixel limit \(decode.maxPixels)")
         }
     }
+
+    /// The parsed ``cache`` (nil when off or invalid; ``validate()`` reports invalid values).
+    public var cacheSetting: CacheSetting? { cache.flatMap { try? CacheSetting(parsing: $0) } }
 
     /// The augmentation steps these options describe.
     public var steps: [any Augmentation] {

@@ -21,6 +21,10 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
 
     let pipeline: Pipeline
     private var workspace = Pipeline.Workspace()
+    /// The decoded cache when ``ImageBatchOptions/cache`` is set: created with the sequence in the
+    /// loader process, attached to in workers; copies of the sequence share it.
+    public let cache: DecodedCache?
+    private var cacheScratch = DecodedCache.Scratch()
     /// The last epoch's sample order: a batch order needs it, and recomputing a million-sample
     /// shuffle for every batch would cost more than the batch.
     private let orderCache = OrderCache()
@@ -32,7 +36,23 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         try options.validate()
         self.folder = folder
         self.options = options
-        pipeline = options.pipeline
+        let pipeline = options.pipeline
+        self.pipeline = pipeline
+        cache = try options.cacheSetting.map { setting throws(LoaderError) in
+            try DecodedCache(setting: setting, pipeline: pipeline, samples: folder.samples.count)
+        }
+    }
+
+    /// A worker's copy: the cache, if any, is the one the loader shares as fd ``WorkerFD/cache``.
+    private init(workerFolder folder: ImageFolder, options: ImageBatchOptions) throws(LoaderError) {
+        try options.validate()
+        self.folder = folder
+        self.options = options
+        let pipeline = options.pipeline
+        self.pipeline = pipeline
+        cache = try options.cacheSetting.map { setting throws(LoaderError) in
+            try DecodedCache.attachedInWorker(setting: setting, pipeline: pipeline)
+        }
     }
 
     /// Samples this rank sees per epoch.
@@ -221,6 +241,12 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     ) -> Result<(width: Int, height: Int), DecodeError> {
         var random = SampleRandom(seed: options.seed, epoch: epoch, sample: sample, stream: RandomStream.augment)
         do throws(DecodeError) {
+            if let cache {
+                return .success(
+                    try cache.run(
+                        pipeline, path: path, random: &random, workspace: &workspace, scratch: &cacheScratch,
+                        into: destination, width: side > 0 ? side : nil, height: side > 0 ? side : nil))
+            }
             return .success(
                 try pipeline.run(
                     path: path, random: &random, workspace: &workspace, into: destination, width: side > 0 ? side : nil,
@@ -238,8 +264,14 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// Recreates the sequence from ``configuration()`` in a worker, with an empty sample list (orders carry the paths).
     public init(configuration: [UInt8]) throws {
         let c = try TypeCodec.decodeJSON(Configuration.self, configuration)
-        try self.init(folder: ImageFolder(root: c.root, classes: c.classes, samples: []), options: c.options)
+        try self.init(workerFolder: ImageFolder(root: c.root, classes: c.classes, samples: []), options: c.options)
     }
+
+    /// The decoded cache's shared memory, for the workers (-1 without a cache).
+    public var cacheDescriptor: Int32 { cache?.fileDescriptor ?? -1 }
+
+    /// What the decoded cache has done so far (nil without a cache).
+    public var cacheStatistics: CacheStatistics? { cache?.statistics }
 
     /// Returns `false`: the configuration never changes between epochs.
     public mutating func epochDidEnd(_ epoch: Int) -> Bool { false }

@@ -61,6 +61,7 @@ struct ClientOptions: Decodable {
     var rank: Int?
     var worldSize: Int?
     var remainder: String?
+    var cache: String?
 
     /// The sequence options these describe, validated.
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option and the allowed values.
@@ -79,6 +80,7 @@ struct ClientOptions: Decodable {
         o.shuffle = shuffle ?? o.shuffle
         o.onError = try Self.choice("on_error", onError, default: o.onError)
         o.dropLast = dropLast ?? o.dropLast
+        o.cache = cache ?? o.cache
         o.decode.strict = strict ?? o.decode.strict
         o.decode.maxPixels = maxPixels ?? o.decode.maxPixels
         o.sharding = Sharding(

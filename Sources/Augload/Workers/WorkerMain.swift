@@ -20,7 +20,7 @@ public func augloadWorkerMain(_ channel: Int32) -> Int32 {
         unsetenv(WorkerProcess.parentEnvironmentKey)
         if aug_set_parent_death_signal(parent) != 0 { return 0 }
     }
-    var worker = WorkerLoop(channel: channel, slotMemory: WorkerProcess.Descriptor.slotMemory)
+    var worker = WorkerLoop(channel: channel, slotMemory: WorkerFD.slots)
     return worker.run()
 }
 

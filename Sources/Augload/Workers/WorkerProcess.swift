@@ -4,20 +4,22 @@ import CAugSystem
     import Glibc
 #endif
 
+/// The file descriptors a worker is spawned with (``aug_spawn`` moves them to 3, 4, 5, …).
+enum WorkerFD {
+    /// The control channel to the loader (a socket).
+    static let channel: Int32 = 3
+    /// The memfd of the batch slots.
+    static let slots: Int32 = 4
+    /// The memfd of the decoded cache, when the source has one (see ``DecodedCache``).
+    static let cache: Int32 = 5
+}
+
 /// One spawned worker: its pid, its end of the control channel, and what it is working on.
 ///
 /// Workers are spawned with `posix_spawn` of `/proc/self/exe` — a fresh image of this very
-/// program, never a `fork()` of the running loader — with the descriptors of ``Descriptor``. The CAugSystem constructor turns the new process into a worker before `main`.
+/// program, never a `fork()` of the running loader — with the descriptors of ``WorkerFD``. The CAugSystem constructor turns the new process into a worker before `main`.
 final class WorkerProcess {
     static let parentEnvironmentKey = "AUGLOAD_PARENT_PID"
-
-    /// The descriptors a worker inherits, by number: the one place that says which is which.
-    enum Descriptor {
-        /// The control channel (a socket to the dispatcher); also the value of `AUGLOAD_WORKER_FD`.
-        static let channel: Int32 = 3
-        /// The slot ring's memfd.
-        static let slotMemory: Int32 = 4
-    }
 
     let pid: pid_t
     let channel: Int32
@@ -43,21 +45,21 @@ final class WorkerProcess {
         self.serial = serial
     }
 
-    /// Spawns a worker sharing `slots`.
-    static func spawn(slots: SharedSlots, serial: Int) throws(LoaderError) -> WorkerProcess {
+    /// Spawns a worker sharing `slots` (and the decoded cache's memory `cache`, when not -1).
+    static func spawn(slots: SharedSlots, cache: Int32 = -1, serial: Int) throws(LoaderError) -> WorkerProcess {
         var fds: [Int32] = [-1, -1]
         try Sys.call("socketpair") { aug_socketpair_cloexec(&fds) }
         let (mine, theirs) = (fds[0], fds[1])
         defer { Sys.close(theirs) }
         var environment = ProcessEnvironment.current()
-        environment.append("\(AUG_WORKER_ENV)=\(Descriptor.channel)")
+        environment.append("\(AUG_WORKER_ENV)=\(WorkerFD.channel)")
         environment.append("\(parentEnvironmentKey)=\(getpid())")
         let argv0 = CommandLine.arguments.first ?? "augload"
         var pid: pid_t = 0
         let rc = withCStrings([argv0, "[augload worker]"]) { argv in
             withCStrings(environment) { envp in
-                // aug_spawn places child_fds[i] at 3 + i: the order of ``Descriptor``.
-                let childFds = [theirs, slots.fd]
+                // In WorkerFD's order: channel, slots, cache.
+                let childFds = [theirs, slots.fd] + (cache >= 0 ? [cache] : [])
                 return aug_spawn("/proc/self/exe", argv, envp, childFds, Int32(childFds.count), &pid)
             }
         }

@@ -22,11 +22,21 @@ public protocol Augmentation: Sendable {
 
     /// Applies the step to pixels.
     func apply(to image: inout Image, random: inout SampleRandom)
+
+    /// True when the step's result depends only on its input: it draws no random numbers and does
+    /// the same thing in every epoch. The leading deterministic steps of a pipeline form its
+    /// *deterministic prefix*, whose result the decoded cache may store once and reuse (see
+    /// ``Pipeline/deterministicPrefixCount``). Default `false`, so a user step is never cached
+    /// unless it says so.
+    var isDeterministic: Bool { get }
 }
 
 extension Augmentation {
     /// Default: returns `false`, so the step is applied to pixels with ``apply(to:random:)``.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool { false }
+
+    /// Default: `false` (the step may be random).
+    public var isDeterministic: Bool { false }
 }
 
 /// A geometric step: applied to pixels by planning on the image's own size and realising.
@@ -87,6 +97,9 @@ public struct Resize: GeometricAugmentation, Hashable, Codable {
         target = .shorterSide(shorterSide)
     }
 
+    /// `true`: a resize draws nothing.
+    public var isDeterministic: Bool { true }
+
     /// Resizes `geometry` to the target; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {
         switch target {
@@ -115,6 +128,9 @@ public struct CenterCrop: GeometricAugmentation, Hashable, Codable {
         self.width = width
         self.height = height
     }
+
+    /// `true`: a centre crop draws nothing.
+    public var isDeterministic: Bool { true }
 
     /// Crops the centre of `geometry`; always returns `true`.
     public func plan(_ geometry: inout Geometry, random: inout SampleRandom) -> Bool {

@@ -63,4 +63,9 @@ public struct Geometry: Sendable, Equatable {
         x0 == x0.rounded() && y0 == y0.rounded() && x1 - x0 == Double(width) && y1 - y0 == Double(height)
             && x0 >= 0 && y0 >= 0 && x1 <= Double(sourceWidth) && y1 <= Double(sourceHeight)
     }
+
+    /// True when the plan changes nothing (the cache's prefix check uses it).
+    public var isIdentity: Bool {
+        isPureCrop && width == sourceWidth && height == sourceHeight && !flipH && !flipV
+    }
 }

@@ -18,15 +18,7 @@ public enum GeometryRealizer {
             let whole = roi.x == 0 && roi.y == 0 && roi.width == geometry.sourceWidth && roi.height == geometry.sourceHeight
             return try ImageDecoder.decode(bytes, into: &result, options: options, region: whole ? nil : roi, header: header)
         }
-        var scale = 1
-        if allowScaledDecode && format == .jpeg {
-            let shrinkX = (geometry.x1 - geometry.x0) / Double(geometry.width)
-            let shrinkY = (geometry.y1 - geometry.y0) / Double(geometry.height)
-            for d in [8, 4, 2] where shrinkX >= Double(d) && shrinkY >= Double(d) {
-                scale = d
-                break
-            }
-        }
+        let scale = decodeScale(for: geometry, format: format, allowScaledDecode: allowScaledDecode)
         let fullW = (geometry.sourceWidth + scale - 1) / scale
         let fullH = (geometry.sourceHeight + scale - 1) / scale
         computeAxes(geometry, fullWidth: fullW, fullHeight: fullH, resampler: &resampler)
@@ -35,6 +27,52 @@ public enum GeometryRealizer {
         result.reshape(width: geometry.width, height: geometry.height)
         resampleInto(&result, from: decoded, originX: roi.x, originY: roi.y, resampler: &resampler)
         return warnings
+    }
+
+    /// The JPEG DCT scale denominator (1, 2, 4 or 8) at which ``realize(_:bytes:header:options:allowScaledDecode:decoded:resampler:into:)``
+    /// decodes `geometry`: the largest that still leaves the window at least as large as the output
+    /// on both axes; 1 for a pure crop, for PNG, and when scaled decoding is not allowed.
+    ///
+    /// The rule is stated once, here, because the decoded cache depends on it: a sample decoded at
+    /// a scale above 1 cannot be rebuilt bit for bit from full-resolution pixels (the DCT-domain
+    /// downscale is not an antialiased resize), so the cache must know when the plain path would
+    /// scale (see ``Pipeline/prefixReproduces(prefix:suffix:whole:format:allowScaledDecode:)``).
+    public static func decodeScale(for geometry: Geometry, format: ImageFormat, allowScaledDecode: Bool) -> Int {
+        guard allowScaledDecode && format == .jpeg && !geometry.isPureCrop else { return 1 }
+        let shrinkX = (geometry.x1 - geometry.x0) / Double(geometry.width)
+        let shrinkY = (geometry.y1 - geometry.y0) / Double(geometry.height)
+        for d in [8, 4, 2] where shrinkX >= Double(d) && shrinkY >= Double(d) { return d }
+        return 1
+    }
+
+    /// Realises `geometry` (without its flips) from packed RGB8 pixels in memory (`width × height`,
+    /// which must be the geometry's source size) into `result`: the same taps, kernels and pass
+    /// order as from a file decoded at scale 1, so the bytes are those
+    /// ``realize(_:bytes:header:options:allowScaledDecode:decoded:resampler:into:)`` gives when it
+    /// does not scale.
+    public static func realize(
+        _ geometry: Geometry, pixels: UnsafePointer<UInt8>, width: Int, height: Int, resampler: inout Resampler,
+        into result: inout Image
+    ) {
+        precondition(geometry.sourceWidth == width && geometry.sourceHeight == height, "the pixels are not the geometry's source")
+        result.reshape(width: geometry.width, height: geometry.height)
+        if geometry.isPureCrop {
+            let x0 = Int(geometry.x0)
+            let y0 = Int(geometry.y0)
+            let rowBytes = geometry.width * 3
+            result.pixels.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<geometry.height {
+                    (dst.baseAddress! + y * rowBytes).update(from: pixels + ((y0 + y) * width + x0) * 3, count: rowBytes)
+                }
+            }
+            return
+        }
+        computeAxes(geometry, fullWidth: width, fullHeight: height, resampler: &resampler)
+        let (w, h) = (result.width, result.height)
+        result.pixels.withUnsafeMutableBufferPointer { dst in
+            resampler.resample(
+                source: pixels, sourceWidth: width, originX: 0, originY: 0, into: dst.baseAddress!, outWidth: w, outHeight: h)
+        }
     }
 
     /// Realises `geometry`, flips included, from an image in memory.

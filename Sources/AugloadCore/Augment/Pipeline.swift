@@ -43,6 +43,9 @@ public struct Pipeline: Sendable {
         var decoded = Image()
         var result = Image()
         var resampler = Resampler()
+        /// The deterministic prefix of the last sample realised by ``Pipeline/realizePrefix(bytes:workspace:)``
+        /// (a cache may move it out and back while it makes the sample from it).
+        public var prefix = Image()
         /// What the decoder recovered from in the last sample run with this workspace.
         public internal(set) var lastWarnings = DecodeWarnings()
         public init() {}
@@ -76,14 +79,24 @@ public struct Pipeline: Sendable {
     ) throws(DecodeError) -> (width: Int, height: Int) {
         try realize(bytes: bytes, random: &random, workspace: &workspace) {
             image, flipH, flipV, sigma, random throws(DecodeError) in
-            if let width, let height, image.width != width || image.height != height {
-                throw DecodeError(
-                    .argument,
-                    message: "the pipeline produced \(image.width)x\(image.height) but the batch holds \(width)x\(height) images")
-            }
-            output.emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: destination)
-            return (image.width, image.height)
+            try emit(
+                image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
         }
+    }
+
+    /// The output pass of ``run(bytes:random:workspace:into:width:height:)``: checks the size and writes the sample.
+    func emit(
+        _ image: Image, flipH: Bool, flipV: Bool, sigma: Float, random: inout SampleRandom,
+        into destination: UnsafeMutableRawPointer,
+        width: Int?, height: Int?
+    ) throws(DecodeError) -> (width: Int, height: Int) {
+        if let width, let height, image.width != width || image.height != height {
+            throw DecodeError(
+                .argument,
+                message: "the pipeline produced \(image.width)x\(image.height) but the batch holds \(width)x\(height) images")
+        }
+        output.emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: destination)
+        return (image.width, image.height)
     }
 
     /// Runs the steps on bytes and returns the augmented image (flips and noise applied, uint8).
@@ -105,23 +118,33 @@ public struct Pipeline: Sendable {
         var geometry = Geometry(sourceWidth: header.width, sourceHeight: header.height)
         var next = 0
         while next < steps.count && steps[next].plan(&geometry, random: &random) { next += 1 }
+        workspace.lastWarnings = try GeometryRealizer.realize(
+            geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
+            decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
+        return try finishSteps(
+            from: next, flipH: geometry.flipH, flipV: geometry.flipV, random: &random, workspace: &workspace, finish: finish)
+    }
+
+    /// The rest of a sample once its planned geometry is realised in `workspace.result`: the steps
+    /// from `next` on, applied to pixels (a trailing ``GaussianNoise`` fused into `finish`).
+    func finishSteps<R>(
+        from next: Int, flipH: Bool, flipV: Bool, random: inout SampleRandom, workspace: inout Workspace,
+        finish: (Image, Bool, Bool, Float, inout SampleRandom) throws(DecodeError) -> R
+    ) throws(DecodeError) -> R {
         var rest = steps[next...]
         var sigma: Float = 0
         if let noise = rest.last as? GaussianNoise {
             sigma = noise.sigma
             rest = rest.dropLast()
         }
-        workspace.lastWarnings = try GeometryRealizer.realize(
-            geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
-            decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
         if rest.isEmpty {
-            return try finish(workspace.result, geometry.flipH, geometry.flipV, sigma, &random)
+            return try finish(workspace.result, flipH, flipV, sigma, &random)
         }
         var image = workspace.result
-        if geometry.flipH || geometry.flipV {
+        if flipH || flipV {
             var flips = Geometry(sourceWidth: image.width, sourceHeight: image.height)
-            flips.flipH = geometry.flipH
-            flips.flipV = geometry.flipV
+            flips.flipH = flipH
+            flips.flipV = flipV
             image = GeometryRealizer.realize(flips, from: image, resampler: &workspace.resampler)
         }
         for step in rest { step.apply(to: &image, random: &random) }

@@ -35,6 +35,9 @@ public struct Resampler: Sendable {
         public private(set) var lower = 0
         /// One past the last input index any output needs.
         public private(set) var upper = 0
+        /// Input pixels per output pixel (the window's length over the output size): above 1 the
+        /// axis shrinks.
+        public private(set) var scale = 1.0
 
         /// The arguments of the last ``compute(inSize:in0:in1:outSize:)``: the same geometry again
         /// (same-sized images with a centre crop, say) reuses the taps.
@@ -46,6 +49,7 @@ public struct Resampler: Sendable {
             if let last = computedFor, last == (inSize, in0, in1, outSize) { return }
             computedFor = (inSize, in0, in1, outSize)
             let scale = (in1 - in0) / Double(outSize)
+            self.scale = scale
             let filterScale = max(scale, 1.0)
             let support = 1.0 * filterScale
             // Pillow's tap limit is odd; the weight rows get one more (zero) entry so the kernels
@@ -123,11 +127,17 @@ public struct Resampler: Sendable {
         let rows = vertical.upper - vertical.lower
         let columnFirst = horizontal.lower
         let columns = horizontal.upper - horizontal.lower
-        // Pillow resamples horizontally first. When the window is taller than the output (the
-        // usual shrink), the vertical pass first is cheaper: it is the vectorised one, and the
-        // horizontal pass then runs on output rows only. Both orders stay within 1 LSB of Pillow,
-        // and every worker picks the same order for the same geometry.
-        let verticalFirst = rows > outHeight && columns > 0
+        // Pillow resamples horizontally first. When the vertical axis shrinks (the usual case),
+        // the vertical pass first is cheaper: it is the vectorised one, and the horizontal pass
+        // then runs on output rows only. Both orders stay within 1 LSB of Pillow, and every worker
+        // picks the same order for the same geometry. The order follows the axis' scale, not the
+        // rows the taps touch: a crop of a resize has the scale of the whole resize but its taps
+        // touch a row or two more than its own height, so deciding on rows could pick another
+        // order (another rounding) for a fused crop+resize than for resize-then-crop: a 63x200
+        // image resized to 64x203 went horizontal first, its crop to 56x56 (taps on 57 rows)
+        // vertical first, and bytes differed (PrefixTests). The decoded cache relies on the two
+        // being equal. Near-identity upscales are the only geometries whose order this changed.
+        let verticalFirst = vertical.scale > 1 && columns > 0
         let needed = verticalFirst ? outHeight * columns * 3 : rows * outWidth * 3
         // Take the scratch buffer out of self so the passes (methods on self) can run while it is
         // borrowed; put back afterwards, capacity kept.

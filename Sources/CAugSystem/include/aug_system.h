@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "aug_atomics.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where the decoded cache keeps prefix images: parsed from the `--cache` option and
+/// ``ImageBatchOptions/cache`` (a string, so the Python client can pass it as JSON).
+///
+///     try CacheSetting(parsing: "ram")          // .ram(bytes: nil): a share of available memory
+///     try CacheSetting(parsing: "ram:2G")       // .ram(bytes: 2 << 30)
+///     try CacheSetting(parsing: "/data/cache")  // .directory("/data/cache"): persists across runs
+public enum CacheSetting: Sendable, Hashable {
+    /// One shared memory region for the loader and all its workers, whose images are bounded to
+    /// `bytes` (nil: the default share of available memory, ``defaultRAMBytes()``); its entry
+    /// table adds 128 bytes per sample of the dataset.
+    case ram(bytes: Int?)
+    /// Entry files under a folder, reused by later runs when files and pipeline match.
+    case directory(String)
+
+    /// Parses `ram`, `ram:SIZE` (bytes, or with a K/M/G/T suffix, powers of 1024) or a folder path.
+    /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the value and what is allowed.
+    public init(parsing text: String) throws(LoaderError) {
+        if text == "ram" {
+            self = .ram(bytes: nil)
+            return
+        }
+        if text.hasPrefix("ram:") {
+            guard let bytes = CacheSetting.parseSize(String(text.dropFirst(4))), bytes >= 1 << 20 else {
+                throw LoaderError(
+                    .invalidOptions, "cache size must be a byte count of at least 1M, like ram:512M or ram:8G; got '\(text)'")
+            }
+            self = .ram(bytes: bytes)
+            return
+        }
+        guard !text.isEmpty else {
+            throw LoaderError(.invalidOptions, "cache must be 'ram', 'ram:SIZE' or a folder path; got an empty string")
+        }
+        self = .directory(text)
+    }
+
+    /// `512M`, `8G`, `1048576`: a byte count (K, M, G, T are powers of 1024; a trailing B is allowed).
+    static func parseSize(_ text: String) -> Int? {
+        var digits = text.uppercased()
+        if digits.hasSuffix("B") { digits.removeLast() }
+        var multiplier = 1
+        if let last = digits.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(last)] {
+            multiplier = 1 << (10 * power)
+            digits.removeLast()
+        }
+        guard let value = Int(digits), value >= 0, value <= Int.max / multiplier else { return nil }
+        return value * multiplier
+    }
+
+    /// The default bound of a RAM cache: half of the memory available when the cache is created
+    /// (`MemAvailable` in /proc/meminfo), at least 64 MiB.
+    public static func defaultRAMBytes() -> Int {
+        var available = 0
+        if let f = fopen("/proc/meminfo", "r") {
+            defer { fclose(f) }
+            var line = [CChar](repeating: 0, count: 256)
+            while fgets(&line, Int32(line.count), f) != nil {
+                let text = String(cString: line)
+                if text.hasPrefix("MemAvailable:") {
+                    available = (Int(text.dropFirst(13).filter(\.isNumber)) ?? 0) * 1024
+                    break
+                }
+            }
+        }
+        if available == 0 { available = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) }
+        return max(available / 2, 64 << 20)
+    }
+}
+
+/// What the decoded cache did in a run: counted by every worker into shared memory and read by
+/// the loader (``Loader/Statistics/cache``, `run --json`'s `cache_*` keys, `bench`, the progress line).
+public struct CacheStatistics: Sendable, Hashable, Codable {
+    /// `ram` or `disk`.
+    public var kind = "ram"
+    /// Samples made from a stored prefix image.
+    public var hits = 0
+    /// Samples whose prefix image was not stored yet (or not valid): decoded from the file, and
+    /// stored when possible.
+    public var misses = 0
+    /// Samples found stored that could not be reproduced exactly from it (the plain path would
+    /// decode them at a JPEG DCT scale): decoded from the file as without a cache.
+    public var bypassed = 0
+    /// Bytes of prefix images the cache holds for this run's samples (entries stored or
+    /// validated in this run).
+    public var bytes = 0
+    /// Prefix images held (the entries ``bytes`` counts).
+    public var entries = 0
+    /// Samples not stored because the memory bound was reached (decoded as without a cache).
+    public var notStored = 0
+    /// The RAM cache's bound in bytes (0 for a disk cache: unbounded).
+    public var capacityBytes = 0
+    /// The disk cache's folder for this pipeline (empty for RAM).
+    public var location = ""
+
+    public init() {}
+}

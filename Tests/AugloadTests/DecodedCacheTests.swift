@@ -1,0 +1,242 @@
+import CAugSystem
+import TestSupport
+import Testing
+
+@testable import Augload
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The decoded cache: the same bytes with and without it (RAM and disk, any worker count, every
+/// epoch), its counters, its memory bound, and a disk cache that is never misused.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct DecodedCacheTests {
+    init() { _ = ignoreSIGPIPE }
+
+    static let images = TestPaths.fixtures + "/images"
+    /// 30 images (PNG and JPEG, 1x1 to 400x400) in Fixtures/images.
+    static let sampleCount = 30
+
+    static func sequence(
+        folder: String = images, crop: CropMode = .random, cache: String? = nil,
+        _ configure: (inout ImageBatchOptions) -> Void = { _ in }
+    ) throws -> ImageBatchSequence {
+        var o = ImageBatchOptions()
+        o.batchSize = 4
+        o.size = 48
+        o.crop = crop
+        o.flip = .hv
+        o.noise = 0.05
+        o.seed = 5
+        o.cache = cache
+        configure(&o)
+        return try ImageBatchSequence(folder: ImageFolder(root: folder), options: o)
+    }
+
+    static func collect(_ loader: Loader, killAfter: Int? = nil) throws -> [ProcessTests.Snapshot] {
+        try ProcessTests.collect(loader, killAfter: killAfter)
+    }
+
+    static func stats(_ loader: Loader) throws -> CacheStatistics { try #require(loader.statistics.cache) }
+
+    @Test(arguments: [CropMode.random, .resized])
+    func batchesAreTheSameBytesWithAndWithoutTheCache(crop: CropMode) throws {
+        let reference = try Self.collect(Loader(try Self.sequence(crop: crop), workers: 0, epochs: 3))
+        #expect(reference.count == 24)
+        let dir = TestPaths.temporaryDirectory("augload-cache")
+        defer { TestPaths.remove(dir) }
+        for cache in ["ram", dir + "/c"] {
+            for workers in [0, 1, 2, 7] {
+                let loader = try Loader(try Self.sequence(crop: crop, cache: cache), workers: workers, maxQueueSize: 4, epochs: 3)
+                let run = try Self.collect(loader)
+                #expect(run == reference, "cache \(cache), workers \(workers), crop \(crop)")
+                let s = try Self.stats(loader)
+                #expect(s.hits + s.misses + s.bypassed == 3 * Self.sampleCount, "every use is counted once")
+                #expect(s.hits > 0, "cache \(cache) workers \(workers): \(s)")
+                if crop == .random { #expect(s.bypassed == 0, "a crop of a stored resize is always exact") }
+            }
+        }
+    }
+
+    @Test func epochOneMissesAndLaterEpochsHit() throws {
+        for workers in [0, 1] {
+            let loader = try Loader(try Self.sequence(cache: "ram"), workers: workers, epochs: 3)
+            _ = try Self.collect(loader)
+            let s = try Self.stats(loader)
+            #expect(s.misses == Self.sampleCount && s.hits == 2 * Self.sampleCount && s.bypassed == 0, "\(s)")
+            #expect(s.entries == Self.sampleCount && s.notStored == 0)
+            // Resize of the shorter side to 55 (48 * 8 / 7): about 55 x 55..83 x 3 bytes per image.
+            #expect(s.bytes > Self.sampleCount * 55 * 55 * 3 && s.bytes < Self.sampleCount * 55 * 200 * 3, "\(s.bytes)")
+            #expect(s.kind == "ram" && s.capacityBytes > 0)
+        }
+    }
+
+    @Test func randomResizedCropBypassesSamplesThePlainPathDecodesAtADCTScale() throws {
+        let loader = try Loader(try Self.sequence(crop: .resized, cache: "ram"), workers: 1, epochs: 3)
+        _ = try Self.collect(loader)
+        let s = try Self.stats(loader)
+        #expect(s.misses == Self.sampleCount, "\(s)")
+        #expect(s.bypassed > 0 && s.hits > 0, "large JPEGs shrunk 2x go back to their file; the rest hit: \(s)")
+        let exact = try Loader(try Self.sequence(crop: .resized, cache: "ram") { $0.scaledDecode = false }, workers: 1, epochs: 3)
+        _ = try Self.collect(exact)
+        #expect(try Self.stats(exact).bypassed == 0, "without DCT scaling nothing is bypassed")
+    }
+
+    @Test func aWorkerKilledWhileFillingTheCacheChangesNothing() throws {
+        let reference = try Self.collect(Loader(try Self.sequence(), workers: 0, epochs: 2))
+        for killAfter in [1, 3] {
+            let loader = try Loader(try Self.sequence(cache: "ram"), workers: 2, maxQueueSize: 3, epochs: 2)
+            let run = try Self.collect(loader, killAfter: killAfter)
+            #expect(run == reference, "killed after \(killAfter) batches")
+            #expect(loader.statistics.workerRestarts >= 1)
+        }
+    }
+
+    @Test func anEntryLeftHalfWrittenByADeadWriterIsNeverRead() throws {
+        let table = try CacheTable(samples: 4, ram: true, capacity: 1 << 20)
+        let key = CacheTable.Key(a: 12345, b: 678)
+        let info = Pipeline.PrefixInfo(sourceWidth: 4, sourceHeight: 4, format: .png, width: 2, height: 2)
+        // A writer claimed the key's first entry and died before publishing it.
+        let first = table.base + CacheTable.headerBytes + Int(key.a & UInt64(table.tableCount - 1)) * CacheTable.entryBytes
+        #expect(aug_atomic_cas_u32(first, 0, 1) != 0)
+        first.storeBytes(of: key.a, toByteOffset: 8, as: UInt64.self)
+        first.storeBytes(of: key.b, toByteOffset: 16, as: UInt64.self)
+        #expect(table.lookup(key) == nil, "a writing entry is invisible")
+        let pixels: [UInt8] = Array(0..<12)
+        let outcome = table.insert(key, info: info) { dst in
+            pixels.withUnsafeBytes { dst!.copyMemory(from: $0.baseAddress!, byteCount: 12) }
+        }
+        #expect(outcome == .stored)
+        let entry = try #require(table.lookup(key))
+        #expect(entry.info == info && Array(UnsafeBufferPointer(start: table.pixels(of: entry), count: 12)) == pixels)
+        #expect(table.insert(key, info: info) { _ in } == .present)
+        table._checkInvariants()
+    }
+
+    @Test func theMemoryBoundIsRespected() throws {
+        // RandomResizedCrop stores full decodes: ~3.6 MB for these files, over a 1 MiB bound.
+        let reference = try Self.collect(Loader(try Self.sequence(crop: .resized), workers: 0, epochs: 2))
+        let loader = try Loader(try Self.sequence(crop: .resized, cache: "ram:1M"), workers: 2, epochs: 2)
+        #expect(try Self.collect(loader) == reference, "what does not fit is decoded as without a cache")
+        let s = try Self.stats(loader)
+        #expect(s.capacityBytes == 1 << 20)
+        #expect(s.bytes <= 1 << 20 && s.bytes > 0, "\(s)")
+        #expect(s.notStored > 0 && s.entries < Self.sampleCount, "\(s)")
+    }
+
+    @Test func aDiskCachePersistsAndIsUsedOnlyByTheSamePipeline() throws {
+        let dir = TestPaths.temporaryDirectory("augload-cache")
+        defer { TestPaths.remove(dir) }
+        let first = try Loader(try Self.sequence(cache: dir), workers: 2, epochs: 1)
+        _ = try Self.collect(first)
+        #expect(try Self.stats(first).misses == Self.sampleCount)
+        // Another pipeline prefix (centre crop after a resize to 64 * 8 / 7): nothing is reused.
+        let other = try Loader(try Self.sequence(crop: .center, cache: dir) { $0.size = 64 }, workers: 2, epochs: 1)
+        _ = try Self.collect(other)
+        #expect(try Self.stats(other).hits == 0 && (try Self.stats(other)).misses == Self.sampleCount)
+        // The first pipeline again, in a new run (another seed: only the prefix matters): all hits.
+        let reference = try Self.collect(Loader(try Self.sequence { $0.seed = 8 }, workers: 0, epochs: 1))
+        let again = try Loader(try Self.sequence(cache: dir) { $0.seed = 8 }, workers: 2, epochs: 1)
+        #expect(try Self.collect(again) == reference)
+        let s = try Self.stats(again)
+        #expect(s.hits == Self.sampleCount && s.misses == 0, "\(s)")
+        #expect(s.entries == Self.sampleCount && s.bytes > 0 && s.kind == "disk")
+        #expect(TestPaths.list(dir).count == 2, "one folder per pipeline prefix: \(TestPaths.list(dir))")
+    }
+
+    /// A copy of the fixture images in a temporary folder, to change.
+    static func copyOfImages() -> String {
+        let root = TestPaths.temporaryDirectory("augload-images")
+        for cls in TestPaths.list(images) {
+            TestPaths.makeDirectory(root + "/" + cls)
+            for name in TestPaths.list(images + "/" + cls) {
+                TestPaths.copy(images + "/\(cls)/\(name)", root + "/\(cls)/\(name)")
+            }
+        }
+        return root
+    }
+
+    @Test func aDiskEntryOfAChangedFileIsNotUsed() throws {
+        let root = Self.copyOfImages()
+        let dir = TestPaths.temporaryDirectory("augload-cache")
+        defer {
+            TestPaths.remove(root)
+            TestPaths.remove(dir)
+        }
+        _ = try Self.collect(Loader(try Self.sequence(folder: root, cache: dir), workers: 1))
+        // Same bytes, new mtime (touch); and new content of another size (another image's bytes).
+        var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, root + "/cat/cat-01.jpg", &times, 0) == 0)
+        TestPaths.copy(root + "/dog/dog-03.JPEG", root + "/bird/bird-02.jpg")
+        let reference = try Self.collect(Loader(try Self.sequence(folder: root), workers: 0))
+        let loader = try Loader(try Self.sequence(folder: root, cache: dir), workers: 1)
+        #expect(try Self.collect(loader) == reference, "the changed files are decoded again")
+        let s = try Self.stats(loader)
+        #expect(s.misses == 2 && s.hits == Self.sampleCount - 2, "\(s)")
+    }
+
+    @Test func aCorruptedDiskEntryIsRebuilt() throws {
+        let dir = TestPaths.temporaryDirectory("augload-cache")
+        defer { TestPaths.remove(dir) }
+        let reference = try Self.collect(Loader(try Self.sequence(), workers: 0))
+        _ = try Self.collect(Loader(try Self.sequence(cache: dir), workers: 1))
+        let folder = dir + "/" + (TestPaths.list(dir).first ?? "")
+        let entries = TestPaths.list(folder).filter { $0.hasSuffix(".entry") }
+        #expect(entries.count == Self.sampleCount)
+        // One bit flipped in the pixels, one truncated, one emptied, one with a wrong size field.
+        var flipped = try #require(TestPaths.read(folder + "/" + entries[0]))
+        flipped[flipped.count - 100] ^= 0x10
+        TestPaths.write(folder + "/" + entries[0], flipped)
+        let truncated = try #require(TestPaths.read(folder + "/" + entries[1]))
+        TestPaths.write(folder + "/" + entries[1], Array(truncated.prefix(truncated.count / 2)))
+        TestPaths.write(folder + "/" + entries[2], [])
+        var header = try #require(TestPaths.read(folder + "/" + entries[3]))
+        header[56] ^= 0x01  // the stored image's width
+        TestPaths.write(folder + "/" + entries[3], header)
+        TestPaths.write(folder + "/tmp-999999-1", [1, 2, 3])  // a killed writer's leftover
+        for workers in [0, 2] {
+            let loader = try Loader(try Self.sequence(cache: dir), workers: workers)
+            #expect(try Self.collect(loader) == reference, "workers \(workers)")
+            let s = try Self.stats(loader)
+            #expect(s.misses == (workers == 0 ? 4 : 0) && s.hits == Self.sampleCount - s.misses, "workers \(workers): \(s)")
+        }
+        #expect(!TestPaths.list(folder).contains { $0.hasPrefix("tmp-") }, "leftover temporary files are removed")
+    }
+
+    @Test func aBadFileGetsTheSameVerdictWithTheCache() throws {
+        for cache in [nil, "ram"] as [String?] {
+            var o = ImageBatchOptions()
+            o.batchSize = 2
+            o.size = 32
+            o.onError = .skip
+            o.seed = 4
+            o.cache = cache
+            let sequence = try ImageBatchSequence(folder: ImageFolder(root: TestPaths.fixtures + "/bad-folder"), options: o)
+            let loader = try Loader(sequence, workers: 2, epochs: 2)
+            let run = try Self.collect(loader)
+            var plain = o
+            plain.cache = nil
+            let reference = try Self.collect(
+                Loader(
+                    try ImageBatchSequence(folder: ImageFolder(root: TestPaths.fixtures + "/bad-folder"), options: plain),
+                    workers: 0, epochs: 2))
+            #expect(run == reference)
+            #expect(loader.statistics.skipped.map(\.path).contains { $0.hasSuffix("dog-2-truncated.jpg") })
+            if cache != nil { #expect(try Self.stats(loader).entries == 5, "the truncated file is never stored") }
+        }
+    }
+
+    @Test func cacheSettingsParse() throws {
+        #expect(try CacheSetting(parsing: "ram") == .ram(bytes: nil))
+        #expect(try CacheSetting(parsing: "ram:2G") == .ram(bytes: 2 << 30))
+        #expect(try CacheSetting(parsing: "ram:512m") == .ram(bytes: 512 << 20))
+        #expect(try CacheSetting(parsing: "/tmp/x") == .directory("/tmp/x"))
+        for bad in ["ram:", "ram:lots", "ram:10", ""] {
+            #expect(throws: LoaderError.self, "\(bad)") { try CacheSetting(parsing: bad) }
+        }
+        var o = ImageBatchOptions()
+        o.cache = "ram:x"
+        #expect(throws: LoaderError.self) { try o.validate() }
+        #expect(CacheSetting.defaultRAMBytes() >= 64 << 20)
+    }
+}
