@@ -5,7 +5,8 @@
 // are ignored. The data is read from memory; running out of bytes is AUG_ERR_TRUNCATED.
 // Output: 8-bit RGB. 16-bit keeps the high byte (png_set_strip_16), palettes are expanded and
 // tRNS ignored, grey is replicated, alpha is dropped without compositing, no gamma or ICC.
-// Like Pillow, chunks after the image data (and IEND) are not read.
+// Every row is read whatever the region, so a file's verdict does not depend on the crop (see the
+// end of aug_png_decode). Like Pillow, chunks after the image data (and IEND) are not read.
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,20 +204,20 @@ int aug_png_decode(const uint8_t *data, size_t size, const aug_opts *o, uint8_t 
         for (int p = 0; p < passes; p++)
             for (png_uint_32 y = 0; y < H; y++) png_read_row(png, out + (size_t)y * stride, NULL);
     } else if (passes == 1) {
-        // Row at a time through a one-row buffer; stop after the last wanted row.
+        // Row at a time through a one-row buffer, down to the last row (see below).
         c.buf = (uint8_t *)malloc(full_stride);
         if (c.buf == NULL) {
             st = aug_fail(err, AUG_ERR_NOMEM, "out of memory (PNG row buffer)");
             goto done;
         }
-        for (int32_t y = 0; y < last_row; y++) {
-            png_read_row(png, c.buf, NULL);
-            if (y >= r.y)
+        for (int32_t y = 0; y < (int32_t)H; y++) {
+            png_read_row(png, y < last_row ? c.buf : NULL, NULL);
+            if (y >= r.y && y < last_row)
                 memcpy(out + (size_t)(y - r.y) * stride, c.buf + (size_t)r.x * 3, stride);
         }
     } else {
         // Adam7: rows are only complete after the last pass, so keep rows [0, last_row) plus
-        // one scratch row that absorbs the rows below the region.
+        // one scratch row that absorbs the rows below the region (read all the same, see below).
         if ((size_t)last_row + 1 > SIZE_MAX / full_stride) {
             st = aug_fail(err, AUG_ERR_NOMEM, "out of memory (PNG interlace buffer)");
             goto done;
@@ -228,8 +229,7 @@ int aug_png_decode(const uint8_t *data, size_t size, const aug_opts *o, uint8_t 
         }
         uint8_t *scratch = c.buf + (size_t)last_row * full_stride;
         for (int p = 0; p < passes; p++) {
-            png_uint_32 rows = (p == passes - 1) ? (png_uint_32)last_row : H;
-            for (png_uint_32 y = 0; y < rows; y++)
+            for (png_uint_32 y = 0; y < H; y++)
                 png_read_row(png, (int32_t)y < last_row ? c.buf + (size_t)y * full_stride : scratch,
                              NULL);
         }
@@ -237,6 +237,13 @@ int aug_png_decode(const uint8_t *data, size_t size, const aug_opts *o, uint8_t 
             memcpy(out + (size_t)y * stride, c.buf + (size_t)(r.y + y) * full_stride + (size_t)r.x * 3,
                    stride);
     }
+    // Every path above reads every row of every pass, whatever the region: the verdict must be
+    // the file's, not the crop's. Reading the last row makes libpng finish the zlib stream (its
+    // Adler-32) and check the last IDAT's CRC, so data cut short, a bad CRC or Adler-32, corrupt
+    // or missing image data below the region fail here exactly as in a full decode. (Measured on
+    // the benchmark's PNGs: a region decode went from 0.94 to 1.01 of a full decode for the
+    // random 224 crop of a 256 resize, from 0.86 to 1.00 for RandomResizedCrop; inflating is the
+    // cost and no public libpng call inflates without unfiltering. See README, Performance.)
     *out_w = r.w;
     *out_h = r.h;
     st = AUG_OK;

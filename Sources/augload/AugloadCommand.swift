@@ -13,11 +13,14 @@ struct AugloadCommand: ParsableCommand {
               augload export data/train --out batches/ --batch-size 32 --dtype uint8
               augload bench data/train --workers 1,2,7
               augload preview data/train -o grid.png --samples 6 --variants 5
+              augload check data/train           # every file decoded in full; lists the bad ones
 
             Exit status: 0 success, 1 the run failed (the message names the file and reason), 2 bad usage.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self],
+        subcommands: [
+            RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self, CheckCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -17,6 +17,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var options: SharedOptions
     @OptionGroup var worker: WorkerOption
+    @OptionGroup var exclusion: ExcludeOption
 
     @Option(name: [.customLong("out"), .customShort("o")], help: "Output folder (created if missing).")
     var out: String
@@ -25,7 +26,7 @@ struct ExportCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let sequence = try options.makeSequence()
+        let sequence = try exclusion.apply(to: options.makeSequence())
         let progress = options.showsProgress(json: json) ? Progress(verb: "export", epochs: options.epochs) : nil
         let report = try export(
             sequence, to: out, epochs: options.epochs, workers: worker.workers, maxQueueSize: options.queue,

@@ -18,6 +18,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: SharedOptions
     @OptionGroup var worker: WorkerOption
+    @OptionGroup var exclusion: ExcludeOption
 
     @Option(help: "Extra seconds per training step, to simulate a model's compute.")
     var stepTime: Double = 0
@@ -32,7 +33,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let sequence = try options.makeSequence()
+        let sequence = try exclusion.apply(to: options.makeSequence())
         var step = ChannelStatisticsStep(classes: sequence.folder.classes.count)
         let progress = options.showsProgress(json: json) ? Progress(verb: "run", epochs: options.epochs) : nil
         let report = try fit(

@@ -200,9 +200,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                 let w = workspace.lastWarnings
                 if w.count > 0 {
                     skipped.append(
-                        SkippedFile(
-                            path: sample.path, error: "decoded with \(w.count) recovered libjpeg warnings: \(w.message)",
-                            kind: .warning))
+                        SkippedFile(path: sample.path, error: Verdict.warnings(w).reason, kind: .warning))
                 }
             case .failure(let error):
                 guard options.onError == .skip else {

@@ -64,7 +64,10 @@ typedef struct aug_decode_options {
     int32_t strict;           ///< 1: any libjpeg warning is an error (AUG_ERR_WARNING)
     int32_t scale_denom;      ///< JPEG DCT scaling 1, 2, 4 or 8 (0 = 1); PNG ignores it (always 1)
     /// Region of interest in the *scaled* image; roi_w == 0 or roi_h == 0 means the whole image.
-    /// The result is bit-identical to a full decode at the same scale, then cropped.
+    /// The result is bit-identical to a full decode at the same scale, then cropped. The whole
+    /// file is still read (JPEG rows outside the region entropy-decoded only), so the status and
+    /// warnings are a full decode's whatever the region and scale: a file's verdict never depends
+    /// on the crop.
     int32_t roi_x, roi_y, roi_w, roi_h;
 } aug_decode_options;
 
