@@ -149,3 +149,29 @@ def test_a_notebook_trains_a_tiny_model_with_seven_workers(tmp_path):
     )
     assert "steps 12" in text  # 3 epochs of 4 batches
     assert "engine gone True" in text
+
+
+def test_ctrl_c_whose_handler_runs_inside_a_slot_release_is_not_lost():
+    # Python drops exceptions raised in weakref callbacks; a slot is released from one.
+    code = f"""
+import os, signal, sys, time, augload
+from augload import _ring
+loader = augload.Loader({str(IMAGES)!r}, workers=1, batch_size=2, size=16, queue=64)
+release = _ring.Releaser._release_soon
+def release_during_ctrl_c(self):
+    _ring.Releaser._release_soon = release
+    signal.raise_signal(signal.SIGINT)  # its handler runs here, inside the callback
+    return release(self)
+try:
+    for index, _ in enumerate(loader):
+        if index == 1:
+            _ring.Releaser._release_soon = release_during_ctrl_c
+        if index == 6:
+            sys.exit("the Ctrl-C was lost")
+        time.sleep(0.01)
+except KeyboardInterrupt:
+    sys.exit(3 if not os.path.exists("/proc/%d" % loader.engine_pid) else 4)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert "Exception ignored" not in result.stderr

@@ -86,6 +86,21 @@ class Ring:
         return images, labels, memory
 
 
+_lost_interrupts: deque[bool] = deque()
+
+
+def take_lost_interrupt() -> bool:
+    """True once for each Ctrl-C whose handler ran inside a release callback.
+
+    Python prints and drops an exception raised in a weakref callback, so the KeyboardInterrupt
+    is recorded there and raised by the loader when the program next asks for a batch.
+    """
+    try:
+        return _lost_interrupts.popleft()
+    except IndexError:
+        return False
+
+
 class Releaser:
     """Tells the engine which slots the program no longer references.
 
@@ -107,7 +122,10 @@ class Releaser:
 
         def dropped(_: object) -> None:  # runs in whichever thread drops the last view
             queue.append((generation, slot))
-            release()
+            try:
+                release()
+            except KeyboardInterrupt:
+                _lost_interrupts.append(True)
 
         self._held[slot] = weakref.ref(memory, dropped)
 

@@ -21,7 +21,7 @@ import numpy as np
 from ._engine import Engine, find_engine
 from ._errors import AugloadError, DecodeError, EngineError, SlotsHeldError
 from ._options import Settings, validate
-from ._ring import Releaser, Ring
+from ._ring import Releaser, Ring, take_lost_interrupt
 
 PROTOCOL = 1
 Batch = tuple[np.ndarray, np.ndarray]
@@ -241,13 +241,17 @@ class Loader:
         self._check_open()
         if self._ended:
             return None
-        # Holding every slot, the program would wait forever: only this side can know.
-        if self._ring is not None and self._rings_due == 0 and self._releaser.held() >= self._ring.slots:
-            gc.collect()  # a reference cycle may be all that holds a batch
-            if self._releaser.held() >= self._ring.slots:
-                raise SlotsHeldError(self._ring.slots)
         try:
+            if take_lost_interrupt():
+                raise KeyboardInterrupt
+            # Holding every slot, the program would wait forever: only this side can know.
+            if self._ring is not None and self._rings_due == 0 and self._releaser.held() >= self._ring.slots:
+                gc.collect()  # a reference cycle may be all that holds a batch
+                if self._releaser.held() >= self._ring.slots:
+                    raise SlotsHeldError(self._ring.slots)
             return self._receive_batch()
+        except SlotsHeldError:
+            raise  # nothing was received: drop a batch and ask again
         except BaseException as error:  # the stream's state is unknown: stop the engine
             self._failure = error
             self.close(timeout=1.0)
