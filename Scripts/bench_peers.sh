@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# bench_peers.sh: augload beside the standard Python loaders (Pool + Pillow, PyTorch DataLoader +
-# torchvision, Keras 3 PyDataset) and the libjpeg-turbo decode ceiling, on the same files, in one
-# run on this machine, printed as ONE markdown table.
+# bench_peers.sh: augload (the `augload bench` CLI and the Python client `augload.Loader`) beside
+# the standard Python loaders (Pool + Pillow, PyTorch DataLoader + torchvision v1/v2, Keras 3
+# model.fit on a PyDataset) and the libjpeg-turbo decode ceiling, on the same files, in one run on
+# this machine, printed as ONE markdown table (plus the client's per-batch cost, its touching loop
+# against `augload bench`, and its time to the first batch).
 #
 # Run from the repository root:
 #   Scripts/bench_peers.sh                     # set up what is missing, build release, measure
@@ -9,7 +11,11 @@
 #   Scripts/bench_peers.sh --help
 #
 # Everything it makes goes to peers-data/ (git-ignored): venv/, ds/ (the synthetic ImageFolder),
-# build/ (the C ceiling), results/DATE/ (raw JSON, logs and table.md of each run).
+# build/ (the C ceiling), results/DATE/ (raw JSON, logs, the engine binary measured and table.md).
+# The Python client runs in the same venv: `pip install .` of this checkout (its Python sources as
+# they are in the work tree, and the engine binary measured here), or with --client-from tree
+# straight from Sources/Python (PYTHONPATH) with AUGLOAD_ENGINE; Scripts/bench_python_client.py
+# measures it.
 # The peers' scripts are read from ../shared/peers beside the repository (override: PEERS_DIR).
 #
 # Both sides run the same pipeline on the same first N files (ImageFolder order: sorted classes,
@@ -23,12 +29,22 @@ Usage: Scripts/bench_peers.sh [options]
 
   --n N              images measured per run, the first N of the dataset (default 1000)
   --dataset-size M   JPEGs to generate when the dataset is missing or smaller (default 2000, at least N)
-  --workers LIST     augload worker counts (default 1,2,7)
+  --workers LIST     augload bench worker counts (default 1,2,7)
+  --client-workers LIST
+                     Python client (augload.Loader) worker counts (default 2,7)
   --peers LIST       peers.py benchmarks, names or globs (default
-                     c_ceiling,pool_2,torch_tv1_w2,torch_tv1_w7,keras_w7; see --list-peers)
-  --repeats R        repeats per benchmark (peers.py) and `augload bench --rounds R`; medians reported (default 1)
+                     c_ceiling,pool_2,torch_tv_w2,torch_tv1_w2,keras_fit_w7; see --list-peers)
+  --repeats R        repeats per benchmark (peers.py, the client) and `augload bench --rounds R`;
+                     medians reported (default 1); also the client's touch-loop/bench pairs
   --pss-ms MS        peers.py PSS sampling period in ms; 0 = RSS only (default 1000; augload reports PSS)
-  --no-build         do not run `swift build -c release`; use the existing binary
+  --client-pss-ms MS the client's PSS sampling period in ms (default 200: its epochs last ~1 s)
+  --client-from HOW  pip: `pip install .` into the venv (under /tmp/swift-build.lock), packaging
+                     the engine binary measured here (default); tree: PYTHONPATH=Sources/Python
+                     and AUGLOAD_ENGINE, no install
+  --no-client        do not measure the Python client
+  --no-client-extras measure the client's table rows only (not its per-batch cost, touch loop vs
+                     `augload bench`, first batch)
+  --no-build         do not run `swift build -c release --product augload`; use the existing binary
   --no-augload       measure the peers only (same as AUGLOAD_SKIP=1)
   --no-peers         measure augload only (the venv and dataset are still needed)
   --no-frameworks    never try to pip install torch/torchvision/keras (peers needing them are skipped)
@@ -39,7 +55,8 @@ Usage: Scripts/bench_peers.sh [options]
 Environment:
   PEERS_DIR      the peers' scripts (default: ../shared/peers beside the repository)
   PEERS_DATA     scratch folder (default: peers-data)
-  AUGLOAD_BIN    augload binary (default: .build/release/augload)
+  AUGLOAD_BIN    augload binary (default: .build/release/augload); copied into the run's folder
+                 (under /tmp/swift-build.lock), and that copy is what `augload bench` and the client run
   AUGLOAD_SKIP   1 = do not build or run augload
   PYTHON         interpreter used to create the venv (default: python3)
   KERAS_BACKEND  backend for the Keras peers (default: torch)
@@ -54,7 +71,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 N=1000
 DATASET_SIZE=2000
 WORKERS=1,2,7
-PEERS='c_ceiling,pool_2,torch_tv1_w2,torch_tv1_w7,keras_w7'
+PEERS='c_ceiling,pool_2,torch_tv_w2,torch_tv1_w2,keras_fit_w7'
+CLIENT_WORKERS=2,7
+CLIENT_FROM=pip
+CLIENT_PSS_MS=200
+RUN_CLIENT=1
+CLIENT_EXTRAS=1
 REPEATS=1
 PSS_MS=1000
 BUILD=1
@@ -71,6 +93,11 @@ while [[ $# -gt 0 ]]; do
         --n) need_value "$@"; N="$2"; shift 2 ;;
         --dataset-size) need_value "$@"; DATASET_SIZE="$2"; shift 2 ;;
         --workers) need_value "$@"; WORKERS="$2"; shift 2 ;;
+        --client-workers) need_value "$@"; CLIENT_WORKERS="$2"; shift 2 ;;
+        --client-pss-ms) need_value "$@"; CLIENT_PSS_MS="$2"; shift 2 ;;
+        --client-from) need_value "$@"; CLIENT_FROM="$2"; shift 2 ;;
+        --no-client) RUN_CLIENT=0; shift ;;
+        --no-client-extras) CLIENT_EXTRAS=0; shift ;;
         --peers) need_value "$@"; PEERS="$2"; shift 2 ;;
         --repeats) need_value "$@"; REPEATS="$2"; shift 2 ;;
         --pss-ms) need_value "$@"; PSS_MS="$2"; shift 2 ;;
@@ -89,6 +116,9 @@ done
 [[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || die "--repeats takes a positive integer, got '$REPEATS'"
 [[ "$PSS_MS" =~ ^[0-9]+$ ]] || die "--pss-ms takes a non-negative integer, got '$PSS_MS'"
 [[ "$WORKERS" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--workers takes a list like 1,2,7, got '$WORKERS'"
+[[ "$CLIENT_WORKERS" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--client-workers takes a list like 2,7, got '$CLIENT_WORKERS'"
+[[ "$CLIENT_PSS_MS" =~ ^[0-9]+$ ]] || die "--client-pss-ms takes a non-negative integer, got '$CLIENT_PSS_MS'"
+[[ "$CLIENT_FROM" == pip || "$CLIENT_FROM" == tree ]] || die "--client-from takes pip or tree, got '$CLIENT_FROM'"
 ((DATASET_SIZE >= N)) || DATASET_SIZE=$N
 
 # ---------------------------------------------------------------- paths (relative to the repo root)
@@ -123,6 +153,7 @@ if [[ ! -x "$VPY" ]]; then
     say "creating $VENV"
     "$PYTHON" -m venv "$VENV" || die "could not create the venv (Debian: apt-get install python3-venv)"
 fi
+VPY_ABS="$(cd "$(dirname "$VPY")" && pwd)/$(basename "$VPY")"
 if ! have_mod numpy || ! have_mod PIL || ! have_mod psutil; then
     say "installing numpy Pillow psutil into $VENV"
     "$VPY" -m pip install --quiet numpy Pillow psutil || die "pip install numpy Pillow psutil failed"
@@ -194,20 +225,59 @@ else
 fi
 
 # ---------------------------------------------------------------- (b) build augload
-if ((RUN_AUGLOAD)); then
+# Builds on this machine take turns: every swift build (and the copy of its product) holds
+# /tmp/swift-build.lock.
+SWIFT_LOCK=/tmp/swift-build.lock
+NEED_ENGINE=$((RUN_AUGLOAD || RUN_CLIENT))
+if ((NEED_ENGINE)); then
     if ((BUILD)); then
-        command -v swift >/dev/null || die "swift not found (use --no-build with an existing binary, or --no-augload)"
-        say "swift build -c release"
-        swift build -c release >&2
+        command -v swift >/dev/null || die "swift not found (use --no-build with an existing binary, or --no-augload --no-client)"
+        say "swift build -c release --product augload (waits for $SWIFT_LOCK)"
+        flock "$SWIFT_LOCK" swift build -c release --product augload >&2
         [[ "$AUGLOAD_BIN" == .build/release/augload ]] || warn "AUGLOAD_BIN=$AUGLOAD_BIN is used, not the binary just built"
     fi
-    [[ -x "$AUGLOAD_BIN" ]] || die "$AUGLOAD_BIN not found: build it (drop --no-build) or pass --no-augload"
+    [[ -x "$AUGLOAD_BIN" ]] || die "$AUGLOAD_BIN not found: build it (drop --no-build) or pass --no-augload --no-client"
 fi
 
 # ---------------------------------------------------------------- (c) measure
 STAMP="$(date +%Y%m%d-%H%M%S)"
 OUT="$PEERS_DATA/results/$STAMP"
 mkdir -p "$OUT"
+T_START=$(date +%s)
+
+# The engine measured: a copy of AUGLOAD_BIN taken under the build lock, so a build by someone else
+# during the run changes nothing; `augload bench` and the client both run this copy.
+ENGINE=""
+if ((NEED_ENGINE)); then
+    mkdir -p "$OUT/engine"
+    flock "$SWIFT_LOCK" cp "$AUGLOAD_BIN" "$OUT/engine/augload"
+    ENGINE="$(cd "$OUT/engine" && pwd)/augload"
+fi
+
+# ---------------------------------------------------------------- the Python client in the venv
+CLIENT_ENV=()
+if ((RUN_CLIENT)); then
+    {
+        echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+        git status --porcelain -- Sources/Python pyproject.toml 2>/dev/null | sed 's/^/work tree: /'
+    } >"$OUT/client-source.txt"
+    if [[ "$CLIENT_FROM" == pip ]]; then
+        # `pip install .` would run `swift build -c release`; AUGLOAD_ENGINE_BINARY packages the copy
+        # measured here instead. Under the lock all the same: the build backend writes .build/python.
+        say "pip install . into $VENV (the client, with the engine $ENGINE; waits for $SWIFT_LOCK)"
+        t0=$(date +%s.%N)
+        AUGLOAD_ENGINE_BINARY="$ENGINE" flock "$SWIFT_LOCK" "$VPY" -m pip install --quiet --no-deps --force-reinstall \
+            "$REPO_ROOT" >"$OUT/pip-client.log" 2>&1 || { tail -20 "$OUT/pip-client.log" >&2; die "pip install . failed (log: $OUT/pip-client.log)"; }
+        say "pip install . took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s (lock wait included)"
+        CLIENT_ENV=(env -u PYTHONPATH -u AUGLOAD_ENGINE)
+        echo "installed: pip install . (engine: the run's copy of $AUGLOAD_BIN)" >>"$OUT/client-source.txt"
+    else
+        CLIENT_ENV=(env PYTHONPATH="$REPO_ROOT/Sources/Python" AUGLOAD_ENGINE="$ENGINE")
+        echo "from the tree: PYTHONPATH=Sources/Python, AUGLOAD_ENGINE=the run's copy of $AUGLOAD_BIN" >>"$OUT/client-source.txt"
+    fi
+    (cd /tmp && "${CLIENT_ENV[@]}" "$VPY_ABS" -c 'import augload, augload._engine as e; print(augload.__file__, e.find_engine())') \
+        >>"$OUT/client-source.txt" 2>&1 || die "augload does not import in $VENV (see $OUT/client-source.txt)"
+fi
 
 # Wait (at most 30 s) until the machine is at most 25% busy, as peers.py does before each run.
 wait_quiet() {
@@ -230,11 +300,26 @@ PY
 if ((RUN_AUGLOAD)); then
     load=$(wait_quiet)
     say "augload bench: $N images, workers $WORKERS (machine ${load}% busy before)"
-    "$AUGLOAD_BIN" bench "$JPEG_ROOT" --images "$N" --workers "$WORKERS" --batch-size 64 --size 224 \
+    "$ENGINE" bench "$JPEG_ROOT" --images "$N" --workers "$WORKERS" --batch-size 64 --size 224 \
         --crop random --flip h --noise 0.05 --dtype float32 --layout nchw --rounds "$REPEATS" --json \
         >"$OUT/augload.json" 2>"$OUT/augload.stderr" \
         || { cat "$OUT/augload.stderr" >&2; die "augload bench failed (output in $OUT)"; }
     echo "$load" >"$OUT/augload.preload"
+fi
+
+if ((RUN_CLIENT)); then
+    say "Python client: $N images, workers $CLIENT_WORKERS, $REPEATS repeat(s), 2 epochs each (log: $OUT/client.stderr)"
+    "${CLIENT_ENV[@]}" "$VPY" Scripts/bench_python_client.py run --root "$JPEG_ROOT" --n "$N" \
+        --workers "$CLIENT_WORKERS" --repeats "$REPEATS" --pss-ms "$CLIENT_PSS_MS" --json-out "$OUT/client.json" \
+        >/dev/null 2>"$OUT/client.stderr" || { tail -20 "$OUT/client.stderr" >&2; die "bench_python_client.py run failed (output in $OUT)"; }
+    if ((CLIENT_EXTRAS)); then
+        # at least 3 pairs (touch loop, augload bench) per worker count, and 5 first-batch runs
+        say "Python client extras: per-batch cost, touch loop vs augload bench, first batch (log: $OUT/client-extras.stderr)"
+        "${CLIENT_ENV[@]}" "$VPY" Scripts/bench_python_client.py extras --root "$JPEG_ROOT" --n "$N" \
+            --workers "$CLIENT_WORKERS" --rounds $((REPEATS > 3 ? REPEATS : 3)) --json-out "$OUT/client-extras.json" \
+            >/dev/null 2>"$OUT/client-extras.stderr" \
+            || { tail -20 "$OUT/client-extras.stderr" >&2; die "bench_python_client.py extras failed (output in $OUT)"; }
+    fi
 fi
 
 if ((RUN_PEERS)); then
@@ -263,12 +348,13 @@ if ((RUN_PEERS)); then
 fi
 
 # ---------------------------------------------------------------- (d) one table
-"$VPY" - "$OUT" "$N" "$WORKERS" <<'PY' | tee "$OUT/table.md"
+"$VPY" - "$OUT" "$N" "$WORKERS" "$T_START" <<'PY' | tee "$OUT/table.md"
 import json, os, platform, statistics, subprocess, sys, time
 
-out, n, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, n, workers, t_start = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 load = lambda p: json.load(open(p)) if os.path.exists(p) else None
 aug, peers = load(os.path.join(out, "augload.json")), load(os.path.join(out, "peers.json"))
+client, extras = load(os.path.join(out, "client.json")), load(os.path.join(out, "client-extras.json"))
 
 def cpu_model():
     try:
@@ -289,6 +375,13 @@ if peers:
           "torchvision {torchvision}, keras {keras} (backend {kb}).  ".format(
               lj=v.get("pillow_libjpeg_turbo"), kb=os.environ.get("KERAS_BACKEND", "torch"),
               **{k: v.get(k) or "not installed" for k in ("python", "numpy", "PIL", "torch", "torchvision", "keras")}))
+if client:
+    v = client["meta"]["versions"]
+    src = open(os.path.join(out, "client-source.txt")).read().splitlines() if os.path.exists(os.path.join(out, "client-source.txt")) else []
+    dirty = [l for l in src if l.startswith("work tree:")]
+    how = next((l for l in src if l.startswith(("installed:", "from the tree:"))), "?")
+    print(f"augload client: {src[0] if src else '?'}{' + uncommitted ' + ', '.join(l.split()[-1] for l in dirty) if dirty else ''}; "
+          f"{how}.  ")
 print(f"Same {n} JPEGs on both sides; pipeline: resize shorter side 256 -> random crop 224 -> h-flip -> "
       "float32 CHW [0,1] -> noise 0.05 -> batches of 64.\n")
 
@@ -317,12 +410,33 @@ if aug:
                      f(r["cpuMillisecondsPerImage"], 2), f(r.get("steadyCPUMillisecondsPerImage"), 2),
                      f(r["timeToFirstBatchSeconds"], 2), f(r["peakMemoryBytes"] / 2**20), "—",
                      f(r["ratioToCeiling"], 2) + " / " + f(r.get("steadyRatioToCeiling"), 2) + " steady"])
+aug_ceiling = aug["ceiling"]["imagesPerSecond"] if aug else None
+client_rows = {}
+if client:
+    for s in client["summary"]:
+        w = s["workers"]
+        desc = "**augload Python client** `augload.Loader`"
+        if "error" in s:
+            rows.append([desc, str(w), "FAILED: " + s["error"][:120]] + [""] * (len(cols) - 3))
+            continue
+        client_rows[w] = s
+        procs = s.get("engine_workers")
+        ratio = "—"
+        if aug_ceiling:
+            k = aug_ceiling * min(max(w, 1), cores)
+            ratio = f(s["cold_img_s"] / k, 2) + " / " + f(s["warm_img_s"] / k, 2) + " warm"
+        rows.append([desc, f"{w}" + (f" ({procs} proc.)" if procs is not None and procs != w else ""),
+                     f(s["cold_img_s"]), f(s["warm_img_s"]), f(s["cold_cpu_ms_per_img"], 2),
+                     f(s["warm_cpu_ms_per_img"], 2), f(s["ttfb_s"], 2), f(s.get("peak_pss_mb")),
+                     f(s.get("peak_rss_mb")), ratio])
+peer_summ = {}
 if peers:
     summ = {s["bench"]: s for s in peers["summary"]}
+    peer_summ = summ
     c1 = summ.get("c_ceiling", {}).get("c_1_1_img_s")
     med = lambda xs: statistics.median(xs) if xs else None
     label = {"c_ceiling": "libjpeg-turbo decode only, C (1 core, from RAM)", "pool": "multiprocessing.Pool + Pillow",
-             "torch_tv1": "PyTorch DataLoader + torchvision v1", "torch_tv": "PyTorch DataLoader + torchvision v2",
+             "torch_tv1": "PyTorch DataLoader + torchvision v1", "torch_tv": "PyTorch DataLoader + torchvision v2 (PIL decode)",
              "torch_np": "PyTorch DataLoader + Pillow/numpy", "keras_fit": "Keras 3 model.fit(PyDataset)",
              "keras": "Keras 3 PyDataset (multiprocessing)", "serial": "Pillow/numpy, 1 process"}
     for name, s in summ.items():
@@ -357,11 +471,99 @@ print("|" + "---|" + "---:|" * (len(cols) - 1))
 for r in rows:
     print("| " + " | ".join(r) + " |")
 print()
+
+# ---- the goals: the client against PyTorch's best and Keras, from the rows above
+def ok_peer(name):
+    s = peer_summ.get(name)
+    return s if s and "error" not in s and s.get("warm_img_s") else None
+torch_ok = {k: v for k, v in peer_summ.items() if k.startswith("torch_") and ok_peer(k)}
+if client_rows and torch_ok:
+    best_name, best = max(torch_ok.items(), key=lambda kv: kv[1]["warm_img_s"])
+    tw = best_name.rpartition("_w")[2]
+    cw = int(tw) if tw.isdigit() and int(tw) in client_rows else max(client_rows, key=lambda w: client_rows[w]["warm_img_s"])
+    c = client_rows[cw]
+    line = (f"**Ratios** (this run). Python client `workers={cw}` against PyTorch's best here, `{best_name}` "
+            f"(highest warm img/s): warm img/s **{c['warm_img_s'] / best['warm_img_s']:.1f}x** (goal >= 4x), 1st epoch "
+            f"{c['cold_img_s'] / best['cold_img_s']:.1f}x, CPU per image (warm) 1/{best['warm_cpu_ms_per_img'] / c['warm_cpu_ms_per_img']:.1f}, "
+            f"first batch 1/{best['ttfb_s'] / c['ttfb_s']:.0f}")
+    if c.get("peak_pss_mb") and best.get("peak_pss_mb"):
+        line += (f"; peak memory (PSS) **1/{best['peak_pss_mb'] / c['peak_pss_mb']:.1f}** of PyTorch's (goal <= 1/5; "
+                 f"{c['peak_pss_mb']:,.0f} MB against {best['peak_pss_mb']:,.0f} MB)")
+    print(line + ".  ")
+kf = ok_peer("keras_fit_w7") or next((ok_peer(k) for k in sorted(peer_summ) if k.startswith("keras_fit") and ok_peer(k)), None)
+if client_rows and kf:
+    kname = next(k for k, v in peer_summ.items() if v is kf)
+    kw = kname.rpartition("_w")[2]
+    cw = int(kw) if kw.isdigit() and int(kw) in client_rows else max(client_rows)
+    c = client_rows[cw]
+    # same images per epoch on both sides: epoch time = n / img/s
+    print(f"Keras `model.fit` (`{kname}`, PyDataset workers={kw}, use_multiprocessing) epoch time against the client's "
+          f"(`workers={cw}`): warm epoch **{c['warm_img_s'] / kf['warm_img_s']:.1f}x** as long ({n / kf['warm_img_s']:.1f} s "
+          f"against {n / c['warm_img_s']:.2f} s), 1st epoch {c['cold_img_s'] / kf['cold_img_s']:.1f}x "
+          f"({n / kf['cold_img_s']:.1f} s against {n / c['cold_img_s']:.2f} s); peak memory (PSS) "
+          f"{f(kf.get('peak_pss_mb'))} MB against {f(c.get('peak_pss_mb'))} MB.  ")
+if client_rows and aug:
+    per = len(aug["runs"]) // max(aug.get("rounds", 1), 1)
+    steady = {}
+    for i in range(per):
+        g = aug["runs"][i::per]
+        steady[g[0]["workers"]] = statistics.median(r["steadyImagesPerSecond"] for r in g)
+    parts = [f"workers={w}: {client_rows[w]['steady_img_s']:,.0f} against {steady[w]:,.0f} ({client_rows[w]['steady_img_s'] / steady[w]:.2f})"
+             for w in sorted(client_rows) if w in steady and client_rows[w].get("steady_img_s")]
+    if parts:
+        print("Client rows against the `augload bench` rows above (steady img/s, separate processes minutes apart; the paired "
+              "measurement is below): " + "; ".join(parts) + ".  ")
+print()
+
+# ---- the client's own costs (bench_python_client.py extras)
+if extras:
+    ov, tv, tt = extras.get("overhead", {}), extras.get("touch_vs_bench", {}), extras.get("ttfb", {})
+    print("**Python client, per batch and first batch** (`Scripts/bench_python_client.py extras`):\n")
+    if "error" in ov:
+        print(f"- per-batch cost: FAILED: {ov['error'][:300]}")
+    elif ov:
+        items = [f"wrap + release of a 64 x 3 x 224 x 224 slot with no engine: **{ov['wrap_release_us']:.1f} µs**"]
+        for name, what in (("dataset", "the dataset, the table's 64 x 224² batches (engine-bound)"),
+                           ("fixtures", "bench_client's default, the 30 fixture images at 4 x 16²")):
+            e = ov.get("loop_" + name, {})
+            if "error" in e:
+                items.append(f"no-op loop over {what}: FAILED ({e['error'][:200]})")
+            elif e:
+                items.append(f"no-op loop over {what}: **{e['us_per_batch']:.0f} µs** CPU per batch in the Python "
+                             f"process (receive + wrap + release + loop; {e['batches_per_s']:,.0f} batches/s)")
+        if client_rows:
+            items.append("the table's touching loops (64 x 224², warm epoch): " + ", ".join(
+                f"workers={w} {s['py_us_per_batch_warm']:.0f} µs" for w, s in sorted(client_rows.items())) +
+                " CPU per batch in the Python process")
+        print("- Python-side cost per batch (Tests/Python/bench_client.py's method): " + "; ".join(items) + ".")
+    for s in tv.get("summary", []):
+        if not s.get("ok"):
+            print(f"- touch loop vs `augload bench`, workers={s['workers']}: FAILED (see client-extras.json)")
+            continue
+        print(f"- loop touching each batch (one value per image) against `augload bench`, same engine, files, options and "
+              f"{tv['epochs']} epochs, steady img/s, workers={s['workers']}: **{s['ratio_median']:.3f}** (goal >= 0.95; "
+              f"median of {s['ok']} alternating pairs: {', '.join(f'{x:.3f}' for x in s['ratio_each'])}; "
+              f"{s['python_steady_img_s']:,.0f} against {s['bench_steady_img_s']:,.0f} img/s; Python CPU "
+              f"{s['python_steady_us_per_batch']:.0f} µs per batch, bench's consumer {s['bench_consumer_us_per_batch']:.0f} µs)")
+    if tt.get("ok"):
+        print(f"- time from `augload.Loader(...)` to the first batch, workers={tt['workers']}, fresh interpreter each: "
+              f"**{tt['first_s_median']:.2f} s** median ({tt['first_s_min']:.2f}–{tt['first_s_max']:.2f} s over {tt['ok']}; "
+              f"goal <= 0.3 s), of which `Loader()` itself {tt['ctor_s_median']:.3f} s")
+    print()
 print("- augload: one epoch of `augload bench` (median of `--rounds` when repeated), timed from creating the loader (workers' start included) to the "
       "last batch; its \"warm\" columns are the steady state of that epoch, from the first batch handed out to the "
       "last; CPU = loader + workers; memory = peak of the process tree with shared pages once; \"vs ceiling\" = "
       "img/s (whole / steady) / (augload's own decode-only img/s, measured before and after the run, x "
       "min(workers, cores)). augload runs at most one worker per core: `7` is 2 processes here.")
+if client:
+    print(f"- Python client: `Scripts/bench_python_client.py run`, `augload.Loader(files=..., labels=..., crop=\"random\", "
+          f"flip=\"h\", noise=0.05, layout=\"nchw\", dtype=\"float32\", size=224, batch_size=64, workers=W, epochs=2)` over the "
+          f"same first {n} files (the folder when that is all of them), 2 epochs in a fresh interpreter per run, a loop that "
+          "touches each batch (sums one value per image): \"1st epoch\" is timed from just before `augload.Loader(...)` "
+          "(engine start, dataset scan, workers' start), \"warm\" is the 2nd; CPU = Python + engine + workers (this "
+          "process's CPU clock plus every live descendant's, read at each epoch's ends); memory = peak of the tree's summed "
+          f"PSS (sampled every {client['meta']['pss_ms']:.0f} ms) and RSS (every {client['meta']['sample_ms']:.0f} ms); \"vs "
+          "ceiling\" = img/s (1st / warm) / (augload's decode-only img/s x min(workers, cores)). W=7 runs 2 worker processes.")
 print("- peers: `peers.py` runs 2 epochs per loader in a fresh interpreter: \"1st epoch\" includes starting the "
       "workers (not the interpreter's imports), \"warm\" is the 2nd (persistent workers / reused Pool); memory = "
       "peak summed RSS (and PSS when sampled) of the whole process tree; \"vs ceiling\" = warm img/s / (C ceiling "
@@ -373,5 +575,9 @@ if peers:
 pre = os.path.join(out, "augload.preload")
 if os.path.exists(pre):
     print(f"- the machine was {open(pre).read().strip()}% busy just before augload ran.")
-print(f"- raw output: {out}/")
+if any(k.startswith("torch_tv_") for k in peer_summ):
+    print("- `torch_tv_w*` (torchvision v2) is peers.py's v2 path: ImageFolder's default loader decodes with **PIL** "
+          "(`Image.open(...).convert(\"RGB\")`), then v2 transforms on the PIL image (Resize/RandomCrop/flip in PIL, "
+          "ToImage, ToDtype, GaussianNoise), not `torchvision.io.decode_jpeg` + v2 on tensors.")
+print(f"- raw output: {out}/; measured in {(time.time() - t_start) / 60:.1f} min (setup not included).")
 PY
