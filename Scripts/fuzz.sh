@@ -7,10 +7,12 @@
 #   bash Scripts/fuzz.sh 60                       # CI's smoke run
 #   bash Scripts/fuzz.sh 3600 -runs=10000000      # a long run (stops at whichever comes first)
 #   bash Scripts/fuzz.sh --repro FILE...          # run the target once on each FILE
+#   FUZZ_JPEG_SRC=~/src/libjpeg-turbo-2.1.5 FUZZ_PNG_SRC=~/src/libpng-1.6.39 bash Scripts/fuzz.sh 3600
+#                                                 # libraries built instrumented (build_libs.sh)
 #
-# Seeds: every PNG/JPEG under Fixtures/ (and ../shared/acceptance-data when present) up to 64 KiB,
-# each behind a few decode-option headers (see fuzz_decode.c for the input layout), plus the
-# regression corpus Fixtures/fuzz-regressions/ as it is. New inputs go to .build/fuzz/corpus/
+# Seeds: every PNG/JPEG up to 64 KiB under Fixtures/ (and ../shared/acceptance-data when present;
+# each distinct file once), each behind a few decode-option headers (see fuzz_decode.c for the
+# input layout), plus the regression corpus Fixtures/fuzz-regressions/ as it is. New inputs go to .build/fuzz/corpus/
 # (git-ignored, kept between runs). Needs clang with libFuzzer (the Swift toolchain's has it),
 # libjpeg-dev and libpng-dev. Runs at nice 19 (FUZZ_NICE to change) and one process.
 set -euo pipefail
@@ -37,9 +39,24 @@ flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-s
 if "$cc" -fuse-ld=lld -x c -o /dev/null - <<<'int main(void){return 0;}' 2>/dev/null; then
     flags+=(-fuse-ld=lld)
 fi
-echo "fuzz.sh: building $bin with $("$cc" --version | head -1)" >&2
-"$cc" "${flags[@]}" -I Sources/CAugCodecs/include -I Sources/CAugCodecs \
-    Scripts/fuzz/fuzz_decode.c Sources/CAugCodecs/*.c -o "$bin" -ljpeg -lpng
+# The system's -ljpeg -lpng by default; with FUZZ_JPEG_SRC and FUZZ_PNG_SRC (source trees of the
+# same versions) both are built instrumented, so coverage and ASan reach inside them too.
+libs=(-ljpeg -lpng)
+includes=()
+if [ -n "${FUZZ_JPEG_SRC:-}" ] && [ -n "${FUZZ_PNG_SRC:-}" ]; then
+    prefix="$work/libs"
+    stamp="$FUZZ_JPEG_SRC $FUZZ_PNG_SRC ${flags[*]}"
+    if [ "$(cat "$prefix/stamp" 2>/dev/null)" != "$stamp" ]; then
+        bash Scripts/fuzz/build_libs.sh "$FUZZ_JPEG_SRC" "$FUZZ_PNG_SRC" "$prefix" "$cc" \
+            -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+        echo "$stamp" >"$prefix/stamp"
+    fi
+    includes=(-I "$prefix/include")
+    libs=("$prefix/lib/libjpeg.a" "$prefix/lib/libpng.a" -lz -lm)
+fi
+echo "fuzz.sh: building $bin with $("$cc" --version | head -1), ${libs[*]}" >&2
+"$cc" "${flags[@]}" "${includes[@]}" -I Sources/CAugCodecs/include -I Sources/CAugCodecs \
+    Scripts/fuzz/fuzz_decode.c Sources/CAugCodecs/*.c -o "$bin" "${libs[@]}"
 
 if [ "$repro" = 1 ]; then
     exec "$bin" -runs=1 "$@"
@@ -58,9 +75,13 @@ headers=(
     '\xcc\xff\xff\x3f\x0d\x00\x00\x00\x02\x00\xff\xff'
 )
 n=0
+declare -A seen=()  # Fixtures/conformance holds copies of ../shared/acceptance-data: seed each file once
 for dir in Fixtures ../shared/acceptance-data; do
     [ -d "$dir" ] || continue
     while IFS= read -r -d '' f; do
+        sum=$(sha1sum <"$f")
+        [ -z "${seen[$sum]:-}" ] || continue
+        seen[$sum]=1
         k=0
         for h in "${headers[@]}"; do
             { printf "$h"; cat "$f"; } >"$seeds/$n-$k"
