@@ -56,6 +56,18 @@ import Testing
         }
     }
 
+    @Test func aJPEGWithThousandsOfScansIsRefusedQuickly() throws {
+        let bytes = try #require(TestPaths.read(TestPaths.fixtures + "/fuzz-regressions/crash-jpeg-3573-scans.fuzz"))
+        let file = try #require(FuzzInput(bytes)).file
+        #expect(try ImageDecoder.header(file).width == 2048, "the header alone is fine")
+        do {
+            _ = try ImageDecoder.decode(file)
+            Issue.record("decoded a JPEG of 3,573 scans")
+        } catch {
+            #expect(error.code == .unsupported && error.message.contains("500 scans"), "\(error)")
+        }
+    }
+
     @Test func theCorpusIsThere() {
         #expect(TestPaths.exists(TestPaths.fixtures + "/fuzz-regressions/README.md"))
         #expect(!Self.names.isEmpty, "Fixtures/fuzz-regressions holds the inputs the fuzzer found")
