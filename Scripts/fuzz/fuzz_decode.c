@@ -22,16 +22,18 @@
 //   bytes 4-11  region x, y, w, h (16-bit little endian each), reduced modulo the scaled size
 //   bytes 12-   the file
 //
-// Feedback: libjpeg and libpng are the system's, not instrumented, so libFuzzer's coverage sees only
-// our wrapper and would throw away most seeds as "nothing new". Extra counters (below) add what
+// Feedback: by default libjpeg and libpng are the system's, not instrumented, so libFuzzer's
+// coverage sees only our wrapper and would throw away most seeds as "nothing new" (Scripts/fuzz.sh
+// can build them instrumented: FUZZ_JPEG_SRC, FUZZ_PNG_SRC). Extra counters (below) add what
 // the libraries did as features: each call's status and the text of its message (digits and
 // parenthesised details left out, so "corrupt JPEG: Bogus marker length" is one feature whatever
-// the numbers), the warning
-// count, and the output size's order of magnitude. An input that makes libjpeg or libpng fail in
-// a new way, or decode a new kind of image, is kept.
+// the numbers), the warning count, and the output size's order of magnitude. An input that makes
+// libjpeg or libpng fail in a new way, or decode a new kind of image, is kept.
 //
 // Build and run: Scripts/fuzz.sh (clang -fsanitize=fuzzer,address,undefined, the C sources of
-// Sources/CAugCodecs compiled in directly, -ljpeg -lpng).
+// Sources/CAugCodecs compiled in directly, -ljpeg -lpng). Besides the sanitizers it aborts when a
+// call breaks the API's promises: an unknown status, a failure without a message, a decode that
+// succeeds into a buffer one byte short or disagrees with aug_output_size about the size.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +42,13 @@
 #include "aug_codecs.h"
 
 #define PARAM_BYTES 12
-// The pixel limit stays well under the 90 M default so one input cannot take seconds (or GiBs) to decode.
+// The pixel limit stays well under the 90 M default, so one input cannot take seconds (or GiBs)
+// to decode.
 #define FUZZ_MAX_PIXELS (1u << 22)
 
 #define EXTRA_COUNTERS 8192
-#ifndef FUZZ_WRAPPER_COVERAGE_ONLY  // defined to pick a small corpus by our wrapper's coverage alone
+// -DFUZZ_WRAPPER_COVERAGE_ONLY leaves them out, to pick a small corpus by our wrapper's coverage.
+#ifndef FUZZ_WRAPPER_COVERAGE_ONLY
 __attribute__((used, section("__libfuzzer_extra_counters")))
 #endif
 static uint8_t extra[EXTRA_COUNTERS];
@@ -160,8 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t input_size) {
     memset(&o, 0, sizeof o);
     o.strict = (flags >> 2) & 1;
     o.scale_denom = scales[flags & 3];
-    o.max_pixels = 1 + (((uint64_t)input[1] | ((uint64_t)input[2] << 8) | ((uint64_t)input[3] << 16)) %
-                        FUZZ_MAX_PIXELS);
+    const uint64_t limit = input[1] | ((uint64_t)input[2] << 8) | ((uint64_t)input[3] << 16);
+    o.max_pixels = 1 + limit % FUZZ_MAX_PIXELS;
     const int want_region = (flags >> 3) & 1, raw = (flags >> 4) & 1;
     const int short_buf = (flags >> 5) & 1, differential = (flags >> 6) & 1;
 
@@ -229,7 +233,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t input_size) {
                 }
                 for (int32_t y = 0; y < ph; y++) {
                     const uint8_t *a = part + (size_t)y * (size_t)pw * 3;
-                    const uint8_t *b = full + ((size_t)(ro.roi_y + y) * (size_t)fw + (size_t)ro.roi_x) * 3;
+                    const size_t at = (size_t)(ro.roi_y + y) * (size_t)fw + (size_t)ro.roi_x;
+                    const uint8_t *b = full + at * 3;
                     if (memcmp(a, b, (size_t)pw * 3) != 0) {
                         fprintf(stderr,
                                 "region %dx%d at (%d,%d) of the %dx%d image (scale 1/%d) differs "
