@@ -4,17 +4,16 @@
 Run from anywhere, after Scripts/make_fixtures.py:
 
     python3 Scripts/make_fixtures.py && python3 Scripts/make_references.py
-    python3 Scripts/make_references.py --acceptance /path/to/acceptance-data   # other location
 
 Which files: every *.jpg / *.jpeg / *.png (any case, hidden files included) under
-Fixtures/images, Fixtures/codecs, Fixtures/bad and Fixtures/bad-folder (keys are paths relative
-to Fixtures/, e.g. "codecs/png-gray-16.png"), and under the acceptance data folder, by default
-../shared/acceptance-data beside the repository (keys "acceptance:<path relative to it>").
+Fixtures/images, Fixtures/codecs, Fixtures/bad, Fixtures/bad-folder and Fixtures/conformance (the
+public conformance files, committed; see Fixtures/conformance/README.md). Keys are paths relative
+to Fixtures/, e.g. "codecs/png-gray-16.png" or "conformance/pngsuite/basn2c08.png".
 
 For each file: Image.open(path), .load(), .convert("RGB") (LOAD_TRUNCATED_IMAGES stays False,
 warnings are ignored) and either {"width", "height", "sha256" of the packed RGB8 bytes} or
-{"error": "<exception class>: <message>"}. Error messages mention the path relative to its
-folder (we chdir there), so the file is stable across machines.
+{"error": "<exception class>: <message>"}. Error messages mention the path relative to Fixtures/
+(we chdir there), so the file is stable across machines.
 
 One deliberate deviation: for 16-bit greyscale PNGs (colour type 0) our decoder keeps the high
 byte of each sample (libpng png_set_strip_16); Pillow opens them as mode I;16 and convert("RGB")
@@ -43,7 +42,7 @@ from PIL import Image, features
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "Fixtures"
-FIXTURE_DIRS = ("images", "codecs", "bad", "bad-folder")
+FIXTURE_DIRS = ("images", "codecs", "bad", "bad-folder", "conformance")
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 NOTE_GRAY16 = "16-bit gray: high byte (Pillow clips)"
 
@@ -172,9 +171,6 @@ def dump(refs: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--acceptance", type=Path, default=ROOT.parent / "shared" / "acceptance-data",
-                    help="acceptance data folder (default: ../shared/acceptance-data beside "
-                         "the repository)")
     ap.add_argument("--output", type=Path, default=FIX / "reference.json")
     args = ap.parse_args()
 
@@ -187,26 +183,21 @@ def main() -> None:
         "deviation": "PNG colour type 0, bit depth 16: raw samples >> 8 replicated to RGB "
                      "(entries with \"note\")",
     }}
-    n_fix = 0
+    counts = {}
     for sub in FIXTURE_DIRS:
-        for rel in image_files(FIX, sub):
+        files = image_files(FIX, sub)
+        if not files:
+            sys.exit(f"no images under {FIX / sub}: run Scripts/make_fixtures.py first "
+                     f"(conformance/ is committed, not generated)")
+        for rel in files:
             refs[rel] = describe(FIX, rel)
-            n_fix += 1
-    n_acc = 0
-    acc = args.acceptance.resolve()
-    if acc.is_dir():
-        for rel in image_files(acc, "."):
-            rel = rel.removeprefix("./")
-            refs[f"acceptance:{rel}"] = describe(acc, rel)
-            n_acc += 1
-    else:
-        print(f"warning: acceptance data not found at {acc}; its entries are missing",
-              file=sys.stderr)
+        counts[sub] = len(files)
 
     args.output.write_text(dump(refs))
     errors = sum(1 for k, v in refs.items() if "error" in v)
     notes = sum(1 for v in refs.values() if "note" in v)
-    print(f"wrote {args.output}: {n_fix} fixture + {n_acc} acceptance entries, "
+    per_dir = ", ".join(f"{n} {sub}" for sub, n in counts.items())
+    print(f"wrote {args.output}: {sum(counts.values())} entries ({per_dir}), "
           f"{errors} Pillow errors, {notes} with the 16-bit gray note")
 
 

@@ -23,7 +23,17 @@ typedef struct jerr_ctx {
     jmp_buf jb;
     aug_error *err;
     int strict;
+    struct jpeg_progress_mgr progress;  // enforces AUG_JPEG_MAX_SCANS
 } jerr_ctx;
+
+// A progressive JPEG may hold any number of scans, and each scan walks every block of the
+// components it covers however few bytes it takes: an AC scan of a blank image is 16-30 bytes
+// (end-of-band runs), and libjpeg only warns when scans repeat. A 64 KB file of 3,573 such scans
+// over a 2048x2048 image cost 2.8 s (55x its plain decode; 1 MB would be ~45 s, a stalled worker);
+// it is Fixtures/fuzz-regressions/crash-jpeg-3573-scans.fuzz. Real encoders write about 10
+// scans; TurboJPEG's scan limit (TJPARAM_SCANLIMIT, tjbench -limitscans) refuses more than 500,
+// and so do we.
+#define AUG_JPEG_MAX_SCANS 500
 
 static void format_libjpeg(j_common_ptr cinfo, char *buf) {
     buf[0] = '\0';
@@ -111,6 +121,19 @@ static void on_emit_message(j_common_ptr cinfo, int msg_level) {
 
 static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+// libjpeg calls this at least once per iMCU row while it reads input; input_scan_number counts
+// the scans started so far.
+static void on_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    int scans = ((j_decompress_ptr)cinfo)->input_scan_number;
+    if (scans <= AUG_JPEG_MAX_SCANS) return;
+    jerr_ctx *c = (jerr_ctx *)cinfo->err;
+    aug_fail(c->err, AUG_ERR_UNSUPPORTED,
+             "unsupported JPEG: more than %d scans (refused: decoding cost grows with every scan)",
+             AUG_JPEG_MAX_SCANS);
+    longjmp(c->jb, 1);
+}
+
 static void setup_error(struct jpeg_decompress_struct *cinfo, jerr_ctx *je, aug_error *err,
                         int strict) {
     cinfo->err = jpeg_std_error(&je->pub);
@@ -125,7 +148,10 @@ static void setup_error(struct jpeg_decompress_struct *cinfo, jerr_ctx *je, aug_
 // Must be called after setjmp in the caller.
 static int open_header(struct jpeg_decompress_struct *cinfo, const uint8_t *data, size_t size,
                        const aug_opts *o, aug_error *err) {
-    jpeg_create_decompress(cinfo);
+    jpeg_create_decompress(cinfo);  // zeroes cinfo->progress: install the scan limit after it
+    jerr_ctx *c = (jerr_ctx *)cinfo->err;
+    c->progress.progress_monitor = on_progress;
+    cinfo->progress = &c->progress;
     jpeg_mem_src(cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_read_header(cinfo, TRUE);
     int st = aug_check_limit("JPEG", cinfo->image_width, cinfo->image_height, o->max_pixels, err);

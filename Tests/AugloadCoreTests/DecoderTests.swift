@@ -3,27 +3,27 @@ import TestSupport
 import Testing
 
 /// The decoder against Pillow's `convert('RGB')` on every committed fixture and every public
-/// conformance file in ../shared/acceptance-data, and its errors on damaged files.
+/// conformance file in Fixtures/conformance, and its errors on damaged files.
 @Suite struct DecoderTests {
     /// Files where we deliberately part from Pillow, with what we do instead and why. Everything
     /// else must match Pillow byte for byte, or fail where Pillow fails.
     static let knownDifferences: [String: (expected: DecodeError.Code?, reason: String)] = [
-        "acceptance:pngsuite/xcsn0g01.png": (.corrupt, "IDAT CRC mismatch: PngSuite says reject; Pillow skips CRC checks"),
-        "acceptance:libpng/crashers/badcrc.png": (.corrupt, "bad CRC: libpng rejects it; Pillow skips CRC checks"),
-        "acceptance:image-png/bugfixes/x_interlaced_chck.png": (
+        "conformance/pngsuite/xcsn0g01.png": (.corrupt, "IDAT CRC mismatch: PngSuite says reject; Pillow skips CRC checks"),
+        "conformance/libpng/crashers/badcrc.png": (.corrupt, "bad CRC: libpng rejects it; Pillow skips CRC checks"),
+        "conformance/image-png/bugfixes/x_interlaced_chck.png": (
             .corrupt, "bad IDAT CRC (an x_ file: damaged); Pillow skips CRC checks"
         ),
-        "acceptance:libpng/crashers/huge_IDAT.png": (
+        "conformance/libpng/crashers/huge_IDAT.png": (
             .truncated, "an IDAT claims more bytes than the file has: the data ends early"
         ),
-        "acceptance:jpeg-decoder/crashtest/dc-predictor-overflow.jpg": (
+        "conformance/jpeg-decoder/crashtest/dc-predictor-overflow.jpg": (
             .truncated, "libjpeg pads the missing scan data grey; a silent grey image is an error for us"
         ),
-        "acceptance:image-png/bugfixes/cicp_pq.png": (
+        "conformance/image-png/bugfixes/cicp_pq.png": (
             nil, "valid PNG with a cICP chunk: libpng decodes it; Pillow cannot identify it"
         ),
-        "acceptance:image-png/bugfixes/issue#430.png": (nil, "valid PNG libpng decodes; Pillow cannot identify it"),
-        "acceptance:libpng/crashers/empty_ancillary_chunks.png": (
+        "conformance/image-png/bugfixes/issue#430.png": (nil, "valid PNG libpng decodes; Pillow cannot identify it"),
+        "conformance/libpng/crashers/empty_ancillary_chunks.png": (
             nil, "empty cHRM/other ancillary chunks are warnings to libpng; Pillow raises"
         ),
     ]
@@ -64,18 +64,17 @@ import Testing
         }
     }
 
-    @Test func acceptanceDataIsPresent() {
-        #expect(
-            TestPaths.exists(TestPaths.acceptance + "/pngsuite/basn2c08.png"), "../shared/acceptance-data beside the checkout")
-        #expect(Self.referenceKeys.filter { $0.hasPrefix("acceptance:") }.count > 300)
+    @Test func conformanceFilesAreInTheRepository() {
+        #expect(TestPaths.exists(TestPaths.conformance + "/pngsuite/basn2c08.png"), "Fixtures/conformance is committed")
+        #expect(Self.referenceKeys.filter { $0.hasPrefix("conformance/") }.count > 300)
     }
 
     @Test("PngSuite's x*.png files are all rejected")
     func pngSuiteCorruptFilesAreRejected() throws {
-        let names = TestPaths.list(TestPaths.acceptance + "/pngsuite").filter { $0.hasPrefix("x") && $0.hasSuffix(".png") }
+        let names = TestPaths.list(TestPaths.conformance + "/pngsuite").filter { $0.hasPrefix("x") && $0.hasSuffix(".png") }
         #expect(names.count == 14)
         for name in names {
-            let bytes = try #require(TestPaths.read(TestPaths.acceptance + "/pngsuite/" + name))
+            let bytes = try #require(TestPaths.read(TestPaths.conformance + "/pngsuite/" + name))
             #expect(throws: DecodeError.self, "\(name) must be rejected") { _ = try ImageDecoder.decode(bytes) }
         }
     }

@@ -5,8 +5,8 @@ import FoundationEssentials
     import Glibc
 #endif
 
-/// Paths shared by the test targets: the repository's `Fixtures/`, the shared acceptance data
-/// beside the checkout, the folder with the built binaries, and temporary folders.
+/// Paths shared by the test targets: the repository's `Fixtures/` (conformance files included),
+/// the folder with the built binaries, and temporary folders. Nothing outside the checkout.
 public enum TestPaths {
     /// The repository root, found from this file's path.
     public static let root: String = {
@@ -17,11 +17,9 @@ public enum TestPaths {
 
     public static let fixtures = root + "/Fixtures"
 
-    /// `../shared/acceptance-data` beside the checkout (override with AUGLOAD_ACCEPTANCE_DATA).
-    public static let acceptance: String = {
-        if let v = getenv("AUGLOAD_ACCEPTANCE_DATA") { return String(cString: v) }
-        return root + "/../shared/acceptance-data"
-    }()
+    /// The public conformance files (PngSuite, libpng, libjpeg-turbo, jpeg-decoder, ...), committed
+    /// under `Fixtures/conformance` with their licences.
+    public static let conformance = fixtures + "/conformance"
 
     /// The folder holding the test binary, where SwiftPM also puts `augload` and `augload-probe`.
     public static let binaries: String = {
@@ -96,7 +94,7 @@ public struct Reference: Decodable, Sendable {
     public var note: String?
     public var format: String?
 
-    /// All entries, keyed by path relative to Fixtures/ or `acceptance:<path>`.
+    /// All entries, keyed by path relative to Fixtures/ (e.g. `conformance/pngsuite/basn2c08.png`).
     public static let all: [String: Reference] = {
         guard let bytes = TestPaths.read(TestPaths.fixtures + "/reference.json") else { return [:] }
         let raw = (try? JSONDecoder().decode([String: Entry].self, from: Data(bytes))) ?? [:]
@@ -105,8 +103,7 @@ public struct Reference: Decodable, Sendable {
 
     /// The file a key names.
     public static func path(for key: String) -> String {
-        key.hasPrefix("acceptance:")
-            ? TestPaths.acceptance + "/" + key.dropFirst("acceptance:".count) : TestPaths.fixtures + "/" + key
+        TestPaths.fixtures + "/" + key
     }
 
     private struct Entry: Decodable {

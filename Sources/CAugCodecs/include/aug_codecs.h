@@ -27,7 +27,7 @@ typedef enum aug_status {
     AUG_ERR_TRUNCATED = 3,    ///< data ends before the image does
     AUG_ERR_CORRUPT = 4,      ///< the library rejected the data
     AUG_ERR_TOO_LARGE = 5,    ///< declared width*height exceeds max_pixels
-    AUG_ERR_UNSUPPORTED = 6,  ///< valid but unsupported here (12-bit or lossless JPEG, ...)
+    AUG_ERR_UNSUPPORTED = 6,  ///< valid but unsupported here (12-bit or lossless JPEG, > 500 scans)
     AUG_ERR_WARNING = 7,      ///< strict mode: the library recovered from corrupt data
     AUG_ERR_ARGUMENT = 8,     ///< bad options (ROI outside the image, buffer too small, ...)
     AUG_ERR_NOMEM = 9,        ///< an internal allocation failed

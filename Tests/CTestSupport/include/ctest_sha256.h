@@ -1,5 +1,5 @@
 // A small SHA-256 in C for the tests: comparing decoded pixels (hundreds of MB over the
-// acceptance set) with Pillow's checksums is too slow in an unoptimised Swift test build.
+// conformance set) with Pillow's checksums is too slow in an unoptimised Swift test build.
 #ifndef CTEST_SHA256_H
 #define CTEST_SHA256_H
 #include <stddef.h>
