@@ -259,7 +259,7 @@ CLIENT_ENV=()
 if ((RUN_CLIENT)); then
     {
         echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-        git status --porcelain -- Sources/Python pyproject.toml 2>/dev/null | sed 's/^/work tree: /'
+        git status --porcelain -- Sources Package.swift pyproject.toml 2>/dev/null | sed 's/^/work tree: /'
     } >"$OUT/client-source.txt"
     if [[ "$CLIENT_FROM" == pip ]]; then
         # `pip install .` would run `swift build -c release`; AUGLOAD_ENGINE_BINARY packages the copy
