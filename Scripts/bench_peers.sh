@@ -544,17 +544,19 @@ if extras:
               f"{tv['epochs']} epochs, steady img/s, workers={s['workers']}: **{s['ratio_median']:.3f}** (goal >= 0.95; "
               f"median of {s['ok']} alternating pairs: {', '.join(f'{x:.3f}' for x in s['ratio_each'])}; "
               f"{s['python_steady_img_s']:,.0f} against {s['bench_steady_img_s']:,.0f} img/s; Python CPU "
-              f"{s['python_steady_us_per_batch']:.0f} µs per batch, bench's consumer {s['bench_consumer_us_per_batch']:.0f} µs)")
+              f"{s['python_steady_us_per_batch']:.0f} µs per batch, bench's consumer {s['bench_consumer_us_per_batch']:.0f} µs; "
+              f"other load during the Python runs {100 * statistics.median(x['python'].get('foreign_load', 0) for x in tv['pairs'][str(s['workers'])] if 'ratio' in x):.0f}%)")
     if tt.get("ok"):
         print(f"- time from `augload.Loader(...)` to the first batch, workers={tt['workers']}, fresh interpreter each: "
               f"**{tt['first_s_median']:.2f} s** median ({tt['first_s_min']:.2f}–{tt['first_s_max']:.2f} s over {tt['ok']}; "
               f"goal <= 0.3 s), of which `Loader()` itself {tt['ctor_s_median']:.3f} s")
     print()
-print("- augload: one epoch of `augload bench` (median of `--rounds` when repeated), timed from creating the loader (workers' start included) to the "
-      "last batch; its \"warm\" columns are the steady state of that epoch, from the first batch handed out to the "
-      "last; CPU = loader + workers; memory = peak of the process tree with shared pages once; \"vs ceiling\" = "
-      "img/s (whole / steady) / (augload's own decode-only img/s, measured before and after the run, x "
-      "min(workers, cores)). augload runs at most one worker per core: `7` is 2 processes here.")
+if aug:
+    print("- augload: one epoch of `augload bench` (median of `--rounds` when repeated), timed from creating the loader (workers' start included) to the "
+          "last batch; its \"warm\" columns are the steady state of that epoch, from the first batch handed out to the "
+          "last; CPU = loader + workers; memory = peak of the process tree with shared pages once; \"vs ceiling\" = "
+          "img/s (whole / steady) / (augload's own decode-only img/s, measured before and after the run, x "
+          "min(workers, cores)). augload runs at most one worker per core: `7` is 2 processes here.")
 if client:
     print(f"- Python client: `Scripts/bench_python_client.py run`, `augload.Loader(files=..., labels=..., crop=\"random\", "
           f"flip=\"h\", noise=0.05, layout=\"nchw\", dtype=\"float32\", size=224, batch_size=64, workers=W, epochs=2)` over the "
@@ -563,11 +565,17 @@ if client:
           "(engine start, dataset scan, workers' start), \"warm\" is the 2nd; CPU = Python + engine + workers (this "
           "process's CPU clock plus every live descendant's, read at each epoch's ends); memory = peak of the tree's summed "
           f"PSS (sampled every {client['meta']['pss_ms']:.0f} ms) and RSS (every {client['meta']['sample_ms']:.0f} ms); \"vs "
-          "ceiling\" = img/s (1st / warm) / (augload's decode-only img/s x min(workers, cores)). W=7 runs 2 worker processes.")
-print("- peers: `peers.py` runs 2 epochs per loader in a fresh interpreter: \"1st epoch\" includes starting the "
-      "workers (not the interpreter's imports), \"warm\" is the 2nd (persistent workers / reused Pool); memory = "
-      "peak summed RSS (and PSS when sampled) of the whole process tree; \"vs ceiling\" = warm img/s / (C ceiling "
-      "x min(workers, cores)). Median of the repeats; runs disturbed by other load are re-run once by peers.py.")
+          "ceiling\" = img/s (1st / warm) / (augload's decode-only img/s x min(workers, cores)). W=7 runs 2 worker processes. "
+          "Median of the repeats; like peers.py, it waits for a quiet machine before each run and re-runs once a run "
+          "disturbed by other load.")
+    noisy = [f"workers={s['workers']} {100 * s['foreign_load']:.0f}%" for s in client["summary"] if s.get("foreign_load", 0) > 0.1]
+    if noisy:
+        print("- other load on the machine during the client's runs: " + ", ".join(noisy) + " (figures may be low).")
+if peers:
+    print("- peers: `peers.py` runs 2 epochs per loader in a fresh interpreter: \"1st epoch\" includes starting the "
+          "workers (not the interpreter's imports), \"warm\" is the 2nd (persistent workers / reused Pool); memory = "
+          "peak summed RSS (and PSS when sampled) of the whole process tree; \"vs ceiling\" = warm img/s / (C ceiling "
+          "x min(workers, cores)). Median of the repeats; runs disturbed by other load are re-run once by peers.py.")
 if peers:
     noisy = [f"{s['bench']} {100 * s['foreign_load']:.0f}%" for s in peers["summary"] if s.get("foreign_load", 0) > 0.1]
     if noisy:
