@@ -23,8 +23,8 @@ import Testing
         }
         walk(TestPaths.fixtures + "/bad")
         walk(TestPaths.fixtures + "/damaged")
-        // The public conformance files: beside the checkout, or committed under Fixtures/conformance.
-        walk(TestPaths.exists(TestPaths.fixtures + "/conformance") ? TestPaths.fixtures + "/conformance" : TestPaths.acceptance)
+        // The public conformance files, committed under Fixtures/conformance.
+        walk(TestPaths.fixtures + "/conformance")
         return paths
     }()
 
@@ -120,7 +120,7 @@ import Testing
         #expect(Self.files.filter { $0.contains("/Fixtures/damaged/") }.count >= 30)
         #expect(Self.files.filter { $0.contains("/Fixtures/bad/") }.count >= 9)
         #expect(
-            Self.files.filter { $0.hasPrefix(TestPaths.acceptance) || $0.contains("/Fixtures/conformance/") }.count > 300)
+            Self.files.filter { $0.contains("/Fixtures/conformance/") }.count > 300)
     }
 }
 
