@@ -44,6 +44,7 @@ let package = Package(
                 "AugloadCore", "CAugSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["Serve/PROTOCOL.md"],
             swiftSettings: invariants
         ),
         .executableTarget(

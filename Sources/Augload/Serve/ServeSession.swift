@@ -227,13 +227,14 @@ public final class ServeSession: @unchecked Sendable {
             else { break }
             switch request.type {
             case "release":
-                let batches = lock.withLock { () -> [Batch] in
-                    guard request.generation == generation else { return [] }
-                    let released = (request.slots ?? []).compactMap { held.removeValue(forKey: $0) }
+                // The slots go back to the loader before the main thread is woken: it calls
+                // `next()` as soon as it sees the client holds fewer than all the slots, and the
+                // loader must see them free by then. (Lock order: this lock, then the loader's.)
+                lock.withLock {
+                    guard request.generation == generation else { return }
+                    for slot in request.slots ?? [] { held.removeValue(forKey: slot)?.release() }
                     lock.broadcast()
-                    return released
                 }
-                for b in batches { b.release() }
             case "seek":
                 lock.withLock {
                     seekTarget = Loader.Position(epoch: max(0, request.epoch ?? 0), batch: max(0, request.batch ?? 0))
