@@ -162,6 +162,7 @@ def child_epochs(cfg):
         res["steady_img_s"] = (total_images - steady_img0) / (t_end - steady_t0)
     res["touched_sum"] = touched
     res["worker_restarts"] = loader.worker_restarts
+    res["tree_cpu_end"] = _tree_cpu()
     loader.close()
     return res
 
@@ -192,6 +193,7 @@ def child_touch(cfg):
     if batches > 1:
         res["steady_img_s"] = (images_n - first[1]) / (t1 - first[0])
         res["steady_py_us_per_batch"] = 1e6 * (p1 - first[2]) / (batches - 1)
+    res["tree_cpu_end"] = _tree_cpu()
     loader.close()
     res["py_cpu_s"] = _self_cpu() - p0
     return res
@@ -212,8 +214,10 @@ def child_ttfb(cfg):
     shape = list(images.shape)
     del images, labels, it
     workers = loader.engine_workers
+    tree_cpu_end = _tree_cpu()
     loader.close()
-    return {"ctor_s": t1 - t0, "first_s": t2 - t0, "shape": shape, "engine_workers": workers}
+    return {"ctor_s": t1 - t0, "first_s": t2 - t0, "shape": shape, "engine_workers": workers,
+            "tree_cpu_end": tree_cpu_end}
 
 
 def child_overhead(cfg):
@@ -378,12 +382,15 @@ def run_child(cfg, sample_ms=0, pss_ms=0, timeout=600):
         err = chunks.get("err", "").strip().splitlines()
         return {"error": f"rc={proc.returncode}: " + " | ".join(err[-6:]), "wall_s": wall}
     cpu_child = ru.ru_utime + ru.ru_stime
-    ncores = len(os.sched_getaffinity(0))
-    res["foreign_load"] = max(0.0, (busy1 - busy0) - cpu_child - (self1 - self0)) / (wall * ncores)
-    res["wall_s"] = wall  # interpreter start + imports + run
     # wait4() of the child: the interpreter and every descendant that was reaped. The engine exits
-    # without reaping its workers (they die by PR_SET_PDEATHSIG), so their CPU is NOT in it.
+    # without reaping its workers (they die by PR_SET_PDEATHSIG), so their CPU is NOT in it: the
+    # tree's CPU is the larger of that and the child's own reading of its live tree before close.
+    tree_cpu = max(cpu_child, res.get("tree_cpu_end", 0.0))
+    ncores = len(os.sched_getaffinity(0))
+    res["foreign_load"] = max(0.0, (busy1 - busy0) - tree_cpu - (self1 - self0)) / (wall * ncores)
+    res["wall_s"] = wall  # interpreter start + imports + run
     res["wait4_cpu_s"] = cpu_child
+    res["tree_cpu_s"] = tree_cpu
     res.update(mem)
     return res
 
