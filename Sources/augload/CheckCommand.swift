@@ -21,11 +21,7 @@ struct CheckCommand: ParsableCommand {
               augload check --files train.csv --workers 2
             """)
 
-    @Argument(help: "Image folder: one sub-folder per class.", completion: .directory)
-    var directory: String?
-
-    @Option(help: "A CSV list of images instead of DIR: one 'path,label' per line (as run --files reads it).")
-    var files: String?
+    @OptionGroup var dataset: DatasetOptions
 
     @OptionGroup var worker: WorkerOption
 
@@ -38,27 +34,15 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Also write the refused files' paths to this file, one per line.", completion: .file())
     var writeExclude: String?
 
-    @Flag(name: .shortAndLong, help: "No progress on stderr.")
-    var quiet = false
-
-    @Flag(name: .shortAndLong, help: "Log worker lifecycle events (spawned, died, restarted) on stderr.")
-    var verbose = false
-
-    func validate() throws {
-        guard (directory == nil) != (files == nil) else {
-            throw ValidationError("give either DIR or --files LIST.csv (exactly one)")
-        }
-    }
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let folder =
-            try files.map { path throws(LoaderError) in try ImageFolder(listFile: path) } ?? ImageFolder(root: directory ?? ".")
+        let folder = try dataset.makeDataset()
         let paths = folder.samples.map(\.path)
-        let terminal = !quiet && !json && isatty(STDERR_FILENO) == 1
+        let terminal = output.showsProgress(json: json)
         let filesPerBatch = 32
         let progress = terminal ? Progress(verb: "check", epochs: 1) : nil
-        var logger = Logger(label: "augload") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = verbose ? .debug : .warning
+        let logger = output.makeLogger()
         let total = (paths.count + filesPerBatch - 1) / filesPerBatch
         var batches = 0
         let report = try check(

@@ -28,11 +28,7 @@ struct WorkerOption: ParsableArguments {
 
 /// The options every command shares (DESIGN.md's contract).
 struct SharedOptions: ParsableArguments {
-    @Argument(help: "Image folder: one sub-folder per class.", completion: .directory)
-    var directory: String?
-
-    @Option(help: "A CSV list of images instead of DIR: one 'path,label' per line (label: integer or class name).")
-    var files: String?
+    @OptionGroup var dataset: DatasetOptions
 
     @Option(help: "Images per batch.")
     var batchSize: Int = 64
@@ -96,18 +92,11 @@ struct SharedOptions: ParsableArguments {
     @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
     var strict = false
 
-    @Flag(name: .shortAndLong, help: "No progress on stderr.")
-    var quiet = false
-
-    @Flag(name: .shortAndLong, help: "Log worker lifecycle events (spawned, died, restarted) on stderr.")
-    var verbose = false
+    @OptionGroup var output: OutputOptions
 
     /// Checks what only the command line has; the sequence and loader options are checked once,
     /// by ``ImageBatchOptions/validate()`` and `Loader.init`, whose `.invalidOptions` errors exit 2.
     func validate() throws {
-        guard (directory == nil) != (files == nil) else {
-            throw ValidationError("give either DIR or --files LIST.csv (exactly one)")
-        }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let maxBatches, maxBatches < 1 { throw ValidationError("--max-batches must be at least 1, got \(maxBatches)") }
         if let cache {
@@ -148,21 +137,14 @@ struct SharedOptions: ParsableArguments {
     }
 
     /// The dataset: DIR's class folders, or the `--files` list.
-    func makeDataset() throws(LoaderError) -> ImageFolder {
-        if let files { return try ImageFolder(listFile: files) }
-        return try ImageFolder(root: directory ?? ".")
-    }
+    func makeDataset() throws(LoaderError) -> ImageFolder { try dataset.makeDataset() }
 
     func makeSequence() throws -> ImageBatchSequence {
         try ImageBatchSequence(folder: makeDataset(), options: imageOptions)
     }
 
-    func makeLogger() -> Logger {
-        var logger = Logger(label: "augload") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = verbose ? .debug : .warning
-        return logger
-    }
+    func makeLogger() -> Logger { output.makeLogger() }
 
     /// True when progress may be drawn: stderr is a terminal and nobody asked for quiet output.
-    func showsProgress(json: Bool) -> Bool { !quiet && !json && isatty(STDERR_FILENO) == 1 }
+    func showsProgress(json: Bool) -> Bool { output.showsProgress(json: json) }
 }

@@ -33,26 +33,29 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
 
     /// - Throws: ``LoaderError`` (`.invalidOptions`) for invalid options.
     public init(folder: ImageFolder, options: ImageBatchOptions = .init()) throws(LoaderError) {
-        try options.validate()
-        self.folder = folder
-        self.options = options
-        let pipeline = options.pipeline
-        self.pipeline = pipeline
-        cache = try options.cacheSetting.map { setting throws(LoaderError) in
+        try self.init(folder: folder, options: options) { setting, pipeline throws(LoaderError) in
             try DecodedCache(setting: setting, pipeline: pipeline, samples: folder.samples.count)
         }
     }
 
     /// A worker's copy: the cache, if any, is the one the loader shares as fd ``WorkerFD/cache``.
     private init(workerFolder folder: ImageFolder, options: ImageBatchOptions) throws(LoaderError) {
+        try self.init(folder: folder, options: options) { setting, pipeline throws(LoaderError) in
+            try DecodedCache.attachedInWorker(setting: setting, pipeline: pipeline)
+        }
+    }
+
+    /// Validates the options and builds the pipeline; `openCache` makes or attaches the cache.
+    private init(
+        folder: ImageFolder, options: ImageBatchOptions,
+        openCache: (CacheSetting, Pipeline) throws(LoaderError) -> DecodedCache
+    ) throws(LoaderError) {
         try options.validate()
         self.folder = folder
         self.options = options
         let pipeline = options.pipeline
         self.pipeline = pipeline
-        cache = try options.cacheSetting.map { setting throws(LoaderError) in
-            try DecodedCache.attachedInWorker(setting: setting, pipeline: pipeline)
-        }
+        cache = try options.cacheSetting.map { setting throws(LoaderError) in try openCache(setting, pipeline) }
     }
 
     /// Samples this rank sees per epoch.
