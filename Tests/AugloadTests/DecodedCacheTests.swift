@@ -103,13 +103,11 @@ import Testing
         first.storeBytes(of: key.b, toByteOffset: 16, as: UInt64.self)
         #expect(table.lookup(key) == nil, "a writing entry is invisible")
         let pixels: [UInt8] = Array(0..<12)
-        let outcome = table.insert(key, info: info) { dst in
-            pixels.withUnsafeBytes { dst!.copyMemory(from: $0.baseAddress!, byteCount: 12) }
-        }
+        let outcome = pixels.withUnsafeBytes { table.insert(key, info: info, pixels: $0) }
         #expect(outcome == .stored)
         let entry = try #require(table.lookup(key))
         #expect(entry.info == info && Array(UnsafeBufferPointer(start: table.pixels(of: entry), count: 12)) == pixels)
-        #expect(table.insert(key, info: info) { _ in } == .present)
+        #expect(pixels.withUnsafeBytes { table.insert(key, info: info, pixels: $0) } == .present)
         table._checkInvariants()
     }
 

@@ -115,7 +115,7 @@ public final class DecodedCache: @unchecked Sendable {
                 if let found = disk.read(key, sourcePath: path, identity: identity, into: &scratch.entry) {
                     let info = found.info
                     // First sight in this run: counted once in the cache's bytes.
-                    if table.lookup(key) == nil { _ = table.insert(key, info: info) { _ in } }
+                    if table.lookup(key) == nil { _ = table.insert(key, info: info, pixels: nil) }
                     let made = try withPixels(scratch.entry.bytes, at: found.pixelsAt) { pixels throws(DecodeError) in
                         try pipeline.run(
                             prefix: info, pixels: pixels, random: &random, workspace: &workspace, into: destination,
@@ -188,12 +188,10 @@ public final class DecodedCache: @unchecked Sendable {
                 table.count(.notStored)
                 return
             }
-            _ = table.insert(key, info: info) { _ in }
+            _ = table.insert(key, info: info, pixels: nil)
             return
         }
-        let outcome = table.insert(key, info: info) { destination in
-            pixels.withUnsafeBytes { destination!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        }
+        let outcome = pixels.withUnsafeBytes { table.insert(key, info: info, pixels: $0) }
         if outcome == .full { table.count(.notStored) }
     }
 
