@@ -83,10 +83,10 @@ struct SharedOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Decoded cache: ram, ram:SIZE (like ram:8G) or a folder. Later epochs start from each image's stored deterministic prefix (decode, resize) instead of its file; the batches are the same bytes.",
+            "Decoded cache: ram, ram:SIZE (like ram:8G), a folder, or DIR:SIZE. Later epochs start from each image's stored deterministic prefix (decode, resize) instead of its file; the batches are the same bytes.",
             discussion:
-                "ram: one copy shared by all workers, bounded by SIZE (default: half of the available memory); what does not fit is decoded as without a cache. A folder persists across runs and is reused only for the same files (size, mtime), pipeline prefix and library version.",
-            valueName: "ram[:SIZE]|DIR"))
+                "ram: one copy shared by all workers, bounded by SIZE (default: half of the available memory); what does not fit is decoded as without a cache. A folder persists across runs and is reused only for the same files (size, mtime, ctime, inode), pipeline prefix and library version; DIR:SIZE stops writing entries when the folder's entry files would pass SIZE (end a folder named like x:1G with a /).",
+            valueName: "ram[:SIZE]|DIR[:SIZE]"))
     var cache: String?
 
     @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")

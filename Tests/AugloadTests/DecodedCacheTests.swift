@@ -166,11 +166,49 @@ import Testing
         var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, root + "/cat/cat-01.jpg", &times, 0) == 0)
         TestPaths.copy(root + "/dog/dog-03.JPEG", root + "/bird/bird-02.jpg")
+        // Rewritten in place with its size and mtime kept (as `cp -p` or `rsync -t` leave it):
+        // only the ctime, which no call can set back, tells.
+        let rewritten = root + "/cat/cat-05.jpg"
+        var st = stat()
+        #expect(stat(rewritten, &st) == 0)
+        let bytes = try #require(TestPaths.read(rewritten))
+        usleep(20_000)
+        TestPaths.write(rewritten, bytes)
+        var kept = [st.st_atim, st.st_mtim]
+        #expect(utimensat(AT_FDCWD, rewritten, &kept, 0) == 0)
+        var after = stat()
+        #expect(stat(rewritten, &after) == 0 && after.st_size == st.st_size && after.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
         let reference = try Self.collect(Loader(try Self.sequence(folder: root), workers: 0))
         let loader = try Loader(try Self.sequence(folder: root, cache: dir), workers: 1)
         #expect(try Self.collect(loader) == reference, "the changed files are decoded again")
         let s = try Self.stats(loader)
-        #expect(s.misses == 2 && s.hits == Self.sampleCount - 2, "\(s)")
+        #expect(s.misses == 3 && s.hits == Self.sampleCount - 3, "\(s)")
+    }
+
+    @Test func aBoundedDiskCacheStaysWithinItsBound() throws {
+        let dir = TestPaths.temporaryDirectory("augload-cache")
+        defer { TestPaths.remove(dir) }
+        // 224-pixel crops: prefix images of ~200 KB, 30 of them ~6 MB against a 2 MB bound.
+        let big: (inout ImageBatchOptions) -> Void = { $0.size = 224 }
+        let reference = try Self.collect(Loader(try Self.sequence(big), workers: 0, epochs: 2))
+        func entryBytes() -> Int {
+            TestPaths.list(dir).flatMap { sub in
+                TestPaths.list(dir + "/" + sub).filter { $0.hasSuffix(".entry") }.map { dir + "/" + sub + "/" + $0 }
+            }.reduce(0) { $0 + (TestPaths.read($1)?.count ?? 0) }
+        }
+        let first = try Loader(try Self.sequence(cache: dir + ":2M", big), workers: 2, epochs: 2)
+        #expect(try Self.collect(first) == reference, "what does not fit is decoded as without a cache")
+        let s = try Self.stats(first)
+        #expect(s.capacityBytes == 2 << 20 && s.bytesAtStart == 0)
+        #expect(s.entries > 0 && s.entries < Self.sampleCount && s.notStored > 0, "\(s)")
+        let held = entryBytes()
+        #expect(held > 1 << 20 && held <= 2 << 20, "the folder holds \(held) bytes")
+        // A second run counts what is there: its hits are the stored images, and it adds nothing.
+        let second = try Loader(try Self.sequence(cache: dir + ":2M", big), workers: 2, epochs: 1)
+        #expect(try Self.collect(second) == Array(reference.prefix(reference.count / 2)))
+        let t = try Self.stats(second)
+        #expect(t.bytesAtStart == held && t.hits == s.entries, "\(t)")
+        #expect(entryBytes() == held, "a full folder gets no new entry")
     }
 
     @Test func aCorruptedDiskEntryIsRebuilt() throws {
@@ -229,7 +267,10 @@ import Testing
         #expect(try CacheSetting(parsing: "ram:2G") == .ram(bytes: 2 << 30))
         #expect(try CacheSetting(parsing: "ram:512m") == .ram(bytes: 512 << 20))
         #expect(try CacheSetting(parsing: "/tmp/x") == .directory("/tmp/x"))
-        for bad in ["ram:", "ram:lots", "ram:10", ""] {
+        #expect(try CacheSetting(parsing: "/tmp/x:50G") == .directory("/tmp/x", bytes: 50 << 30))
+        #expect(try CacheSetting(parsing: "/tmp/c:1G/") == .directory("/tmp/c:1G/"))
+        #expect(try CacheSetting(parsing: "cache:old") == .directory("cache:old"))
+        for bad in ["ram:", "ram:lots", "ram:10", "", "/tmp/x:10"] {
             #expect(throws: LoaderError.self, "\(bad)") { try CacheSetting(parsing: bad) }
         }
         var o = ImageBatchOptions()

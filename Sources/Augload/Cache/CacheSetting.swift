@@ -7,16 +7,21 @@
 ///
 ///     try CacheSetting(parsing: "ram")          // .ram(bytes: nil): a share of available memory
 ///     try CacheSetting(parsing: "ram:2G")       // .ram(bytes: 2 << 30)
-///     try CacheSetting(parsing: "/data/cache")  // .directory("/data/cache"): persists across runs
+///     try CacheSetting(parsing: "/data/cache")  // .directory("/data/cache", bytes: nil): persists across runs
+///     try CacheSetting(parsing: "/data/cache:50G")  // the same, its entry files bounded to 50 GiB
+///     try CacheSetting(parsing: "/data/c:1G/")  // a folder named "c:1G" (a trailing / ends the path)
 public enum CacheSetting: Sendable, Hashable {
     /// One shared memory region for the loader and all its workers, whose images are bounded to
     /// `bytes` (nil: the default share of available memory, ``defaultRAMBytes()``); its entry
     /// table adds 128 bytes per sample of the dataset.
     case ram(bytes: Int?)
-    /// Entry files under a folder, reused by later runs when files and pipeline match.
-    case directory(String)
+    /// Entry files under a folder, reused by later runs when files and pipeline match; with
+    /// `bytes`, no entry is written that would take the folder's entry files (every pipeline's,
+    /// old runs' included, counted when the loader starts) past `bytes`.
+    case directory(String, bytes: Int? = nil)
 
-    /// Parses `ram`, `ram:SIZE` (bytes, or with a K/M/G/T suffix, powers of 1024) or a folder path.
+    /// Parses `ram`, `ram:SIZE` (bytes, or with a K/M/G/T suffix, powers of 1024), a folder path,
+    /// or `DIR:SIZE` (a folder path whose text after the last `:` is a size).
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the value and what is allowed.
     public init(parsing text: String) throws(LoaderError) {
         if text == "ram" {
@@ -33,6 +38,15 @@ public enum CacheSetting: Sendable, Hashable {
         }
         guard !text.isEmpty else {
             throw LoaderError(.invalidOptions, "cache must be 'ram', 'ram:SIZE' or a folder path; got an empty string")
+        }
+        if let colon = text.lastIndex(of: ":"), colon != text.startIndex,
+            let bytes = CacheSetting.parseSize(String(text[text.index(after: colon)...]))
+        {
+            guard bytes >= 1 << 20 else {
+                throw LoaderError(.invalidOptions, "cache size must be at least 1M, like \(text[..<colon]):50G (end a folder named like '\(text)' with a /); got '\(text)'")
+            }
+            self = .directory(String(text[..<colon]), bytes: bytes)
+            return
         }
         self = .directory(text)
     }
@@ -90,8 +104,12 @@ public struct CacheStatistics: Sendable, Hashable, Codable {
     public var entries = 0
     /// Samples not stored because the memory bound was reached (decoded as without a cache).
     public var notStored = 0
-    /// The RAM cache's bound in bytes (0 for a disk cache: unbounded).
+    /// The cache's bound in bytes: the RAM cache's size, or a folder's bound on its entry files
+    /// (0: a folder without a bound).
     public var capacityBytes = 0
+    /// For a folder: the bytes of entry files it held when the loader started (what its bound
+    /// already counted); 0 for RAM.
+    public var bytesAtStart = 0
     /// The disk cache's folder for this pipeline (empty for RAM).
     public var location = ""
 

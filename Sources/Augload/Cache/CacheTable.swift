@@ -51,7 +51,7 @@ final class CacheTable: @unchecked Sendable {
     // Header fields (byte offsets).
     private enum H {
         static let magic = 0, kind = 8, hits = 16, misses = 24, bypassed = 32, bytes = 40, entries = 48
-        static let capacity = 56, cursor = 64, tableCount = 72, notStored = 80, dataOffset = 88
+        static let capacity = 56, cursor = 64, tableCount = 72, notStored = 80, dataOffset = 88, atStart = 96
     }
     // Entry fields (byte offsets within an entry).
     private enum E {
@@ -64,14 +64,16 @@ final class CacheTable: @unchecked Sendable {
     let mappedBytes: Int
     let tableCount: Int
     let dataOffset: Int
-    /// Bytes of the data area (0 for a disk cache, whose pixels live in files).
+    /// The bound: bytes of the data area (RAM), or of a folder's entry files (disk; 0: no bound).
     let capacity: Int
     let isRAM: Bool
     private let ownsFD: Bool
 
     /// Creates the region in the loader process: a table for `samples` entries (twice as many
-    /// slots, a power of two) and, for RAM, `capacity` bytes of data (pages are allocated only when written).
-    init(samples: Int, ram: Bool, capacity: Int) throws(LoaderError) {
+    /// slots, a power of two) and, for RAM, `capacity` bytes of data (pages are allocated only when
+    /// written). For disk, `capacity` bounds the folder's entry files (0: unbounded), of which
+    /// `bytesAtStart` are already there.
+    init(samples: Int, ram: Bool, capacity: Int, bytesAtStart: Int = 0) throws(LoaderError) {
         var count = 64
         while count < 2 * samples { count *= 2 }
         let dataOffset = CacheTable.headerBytes + ((count * CacheTable.entryBytes + 4095) & ~4095)
@@ -88,9 +90,11 @@ final class CacheTable: @unchecked Sendable {
         mappedBytes = total
         tableCount = count
         self.dataOffset = dataOffset
-        self.capacity = ram ? capacity : 0
+        self.capacity = capacity
         isRAM = ram
         ownsFD = true
+        store(H.cursor, UInt64(ram ? 0 : min(bytesAtStart, capacity)))
+        store(H.atStart, UInt64(ram ? 0 : bytesAtStart))
         store(H.magic, CacheTable.magic)
         store(H.kind, ram ? 1 : 2)
         store(H.capacity, UInt64(self.capacity))
@@ -119,7 +123,7 @@ final class CacheTable: @unchecked Sendable {
         dataOffset = field(H.dataOffset)
         capacity = field(H.capacity)
         isRAM = field(H.kind) == 1
-        precondition(tableCount > 0 && tableCount & (tableCount - 1) == 0 && dataOffset + capacity <= total)
+        precondition(tableCount > 0 && tableCount & (tableCount - 1) == 0 && dataOffset + (isRAM ? capacity : 0) <= total)
     }
 
     deinit {
@@ -153,6 +157,7 @@ final class CacheTable: @unchecked Sendable {
         s.entries = Int(aug_atomic_load_u64(base + H.entries))
         s.notStored = Int(aug_atomic_load_u64(base + H.notStored))
         s.capacityBytes = capacity
+        s.bytesAtStart = Int(aug_atomic_load_u64(base + H.atStart))
         return s
     }
 
@@ -235,7 +240,7 @@ final class CacheTable: @unchecked Sendable {
         let length = info.pixelBytes
         var offset = 0
         if isRAM {
-            guard let pixels, pixels.count == length, let reserved = reserve(length),
+            guard let pixels, pixels.count == length, let reserved = reserve(length, rounded: true),
                 writeData(pixels, at: dataOffset + reserved)
             else {
                 aug_atomic_store_u32(e, State.abandoned.rawValue)
@@ -259,9 +264,12 @@ final class CacheTable: @unchecked Sendable {
         return .stored
     }
 
-    /// Reserves `length` bytes (64-byte aligned) of the data area, or nil when they do not fit.
-    private func reserve(_ length: Int) -> Int? {
-        let rounded = UInt64((length + 63) & ~63)
+    /// Reserves `length` bytes (64-byte aligned when `rounded`) of the bound: of the RAM data area,
+    /// or of a bounded disk cache's folder before an entry file is written. Nil when they do not
+    /// fit; always an offset of 0 for an unbounded disk cache.
+    func reserve(_ length: Int, rounded: Bool) -> Int? {
+        if !isRAM && capacity == 0 { return 0 }
+        let rounded = UInt64(rounded ? (length + 63) & ~63 : length)
         while true {
             let cursor = aug_atomic_load_u64(base + H.cursor)
             guard cursor + rounded <= UInt64(capacity) else { return nil }
@@ -300,7 +308,7 @@ final class CacheTable: @unchecked Sendable {
             // published and counted an entry the scan had already passed).
             let counted = Int(aug_atomic_load_u64(base + H.bytes))
             let cursor = Int(aug_atomic_load_u64(base + H.cursor))
-            precondition(cursor <= capacity, "the data cursor \(cursor) is past the bound \(capacity)")
+            precondition(cursor <= capacity || (!isRAM && capacity == 0), "the data cursor \(cursor) is past the bound \(capacity)")
             var ranges: [(Int, Int)] = []
             var bytes = 0
             for i in 0..<tableCount where aug_atomic_load_u32(entry(i)) == State.ready.rawValue {

@@ -26,7 +26,7 @@ import CAugSystem
 /// to the memory it inherits as fd ``WorkerFD/cache``.
 public final class DecodedCache: @unchecked Sendable {
     /// Part of every key: a new library version never reads an older one's entries.
-    public static let libraryVersion = "augload 0.1.0; cache format 1"
+    public static let libraryVersion = "augload 0.1.0; cache format 2"
 
     /// Where entries are kept.
     public let setting: CacheSetting
@@ -49,8 +49,9 @@ public final class DecodedCache: @unchecked Sendable {
         case .ram(let bytes):
             table = try CacheTable(samples: samples, ram: true, capacity: bytes ?? CacheSetting.defaultRAMBytes())
             disk = nil
-        case .directory(let root):
-            table = try CacheTable(samples: samples, ram: false, capacity: 0)
+        case .directory(let root, let bound):
+            table = try CacheTable(
+                samples: samples, ram: false, capacity: bound ?? 0, bytesAtStart: bound == nil ? 0 : DiskEntries.entryBytes(under: root))
             disk = try DiskEntries(
                 root: root, specification: specification + "\n" + DecodedCache.libraryVersion + "\n",
                 specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion), removeLeftovers: true)
@@ -62,7 +63,7 @@ public final class DecodedCache: @unchecked Sendable {
         self.setting = setting
         specification = pipeline.prefixSpecification
         table = try CacheTable(attaching: fd)
-        if case .directory(let root) = setting {
+        if case .directory(let root, _) = setting {
             disk = try DiskEntries(
                 root: root, specification: specification + "\n" + DecodedCache.libraryVersion + "\n",
                 specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion), removeLeftovers: false)
@@ -183,7 +184,8 @@ public final class DecodedCache: @unchecked Sendable {
     ) {
         precondition(pixels.count == info.pixelBytes)
         if let disk {
-            guard disk.write(key, sourcePath: path, identity: identity, info: info, pixels: pixels, scratch: &scratch.write)
+            guard table.reserve(DiskEntries.entryLength(sourcePath: path, pixelBytes: pixels.count), rounded: false) != nil,
+                disk.write(key, sourcePath: path, identity: identity, info: info, pixels: pixels, scratch: &scratch.write)
             else {
                 table.count(.notStored)
                 return
@@ -195,11 +197,12 @@ public final class DecodedCache: @unchecked Sendable {
         if outcome == .full { table.count(.notStored) }
     }
 
-    /// The entry key of a file: its path, size and mtime, the prefix specification, the library version.
+    /// The entry key of a file: its path and identity (size, mtime, ctime, inode), the prefix
+    /// specification, the library version.
     func key(path: String, identity: FileIdentity) -> CacheTable.Key {
         DecodedCache.hash(
-            "\(path)\u{0}\(identity.size)\u{0}\(identity.mtimeNanoseconds)\u{0}\(specification)\u{0}\(DecodedCache.libraryVersion)"
-        )
+            "\(path)\u{0}\(identity.size)\u{0}\(identity.mtimeNanoseconds)\u{0}\(identity.ctimeNanoseconds)\u{0}\(identity.inode)"
+                + "\u{0}\(specification)\u{0}\(DecodedCache.libraryVersion)")
     }
 
     /// 128 bits of hash of `text` (two differently seeded 64-bit checksums).

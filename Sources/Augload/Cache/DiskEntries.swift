@@ -13,20 +13,24 @@ import CAugSystem
 ///
 ///     magic "AUGLDENT" | format version u32 | header bytes u32 | key hash 2×u64 | file size u64 |
 ///     mtime ns i64 | source width, height, width, height, format, path length: 6×u32 |
-///     pixel bytes u64 | checksum u64 | path | pixels
+///     pixel bytes u64 | ctime ns i64 | inode u64 | checksum u64 | padding u64 | path | pixels
 ///
-/// The key hash covers path, size, mtime, the prefix specification and the library version, and
-/// the path, size and mtime are checked again field by field. The checksum covers the header
-/// before it, the path and every pixel. Anything that does not match (another pipeline, a file
-/// touched or resized, a truncated or bit-flipped entry, another format version) is a miss: the
+/// The key hash covers path, size, mtime, ctime, inode, the prefix specification and the library
+/// version, and the path, size, mtime, ctime and inode are checked again field by field. The
+/// ctime is what tells a file rewritten with its size and mtime kept (`touch -d`, `cp -p`,
+/// `rsync -t`): no call sets it but the kernel, to the time of any change. The checksum covers the
+/// header before it, the path and every pixel. Anything that does not match (another pipeline, a
+/// file touched, rewritten or replaced, a truncated or bit-flipped entry, another format version) is a miss: the
 /// sample is decoded and the entry rewritten — never read wrongly. Entries are written to a
 /// temporary file in the same folder and renamed over the old one, so a writer killed midway
 /// leaves at most a `tmp-*` file (removed when the next cache opens the folder), never a
 /// half-written entry under an entry's name.
 struct DiskEntries {
     static let magic: UInt64 = 0x544E_4544_4C47_5541  // "AUGLDENT"
-    static let formatVersion: UInt32 = 1
-    static let fixedHeaderBytes = 96
+    static let formatVersion: UInt32 = 2
+    static let fixedHeaderBytes = 112
+    /// Byte offset of the checksum in the header (which covers the bytes before it).
+    static let checksumOffset = 96
 
     /// The folder of this pipeline's entries.
     let folder: String
@@ -44,9 +48,7 @@ struct DiskEntries {
         if removeLeftovers, let d = opendir(folder) {
             defer { closedir(d) }
             while let e = readdir(d) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) {
-                    String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
+                let name = DiskEntries.entryName(e)
                 if name.hasPrefix("tmp-") { unlink(folder + "/" + name) }
             }
         }
@@ -66,7 +68,8 @@ struct DiskEntries {
             func u64(_ o: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: o, as: UInt64.self) }
             guard u64(0) == DiskEntries.magic, u32(8) == DiskEntries.formatVersion,
                 Int(u32(12)) == DiskEntries.fixedHeaderBytes, u64(16) == key.a, u64(24) == key.b,
-                u64(32) == UInt64(identity.size), Int64(bitPattern: u64(40)) == identity.mtimeNanoseconds
+                u64(32) == UInt64(identity.size), Int64(bitPattern: u64(40)) == identity.mtimeNanoseconds,
+                Int64(bitPattern: u64(80)) == identity.ctimeNanoseconds, u64(88) == identity.inode
             else { return nil }
             let (sw, sh, w, h, format, pathLength) = (u32(48), u32(52), u32(56), u32(60), u32(64), Int(u32(68)))
             let pixelBytes = u64(72)
@@ -76,7 +79,8 @@ struct DiskEntries {
             let pathBytes = UnsafeRawBufferPointer(start: p + DiskEntries.fixedHeaderBytes, count: pathLength)
             guard pathBytes.elementsEqual(sourcePath.utf8) else { return nil }
             let pixelsAt = DiskEntries.fixedHeaderBytes + pathLength
-            guard DiskEntries.checksum(p, pixelsAt: pixelsAt, pixelBytes: Int(pixelBytes)) == u64(80) else { return nil }
+            guard DiskEntries.checksum(p, pixelsAt: pixelsAt, pixelBytes: Int(pixelBytes)) == u64(DiskEntries.checksumOffset)
+            else { return nil }
             let info = Pipeline.PrefixInfo(
                 sourceWidth: Int(sw), sourceHeight: Int(sh), format: format == 1 ? .png : .jpeg, width: Int(w), height: Int(h))
             return (info: info, pixelsAt: pixelsAt)
@@ -106,19 +110,49 @@ struct DiskEntries {
             u32(UInt32(v))
         }
         u64(UInt64(pixels.count))
+        u64(UInt64(bitPattern: identity.ctimeNanoseconds))
+        u64(identity.inode)
         u64(0)  // checksum, filled below
         u64(0)  // padding to the fixed header size
         precondition(scratch.count == DiskEntries.fixedHeaderBytes)
         scratch.append(contentsOf: pathBytes)
         scratch.append(contentsOf: pixels)
         let sum = scratch.withUnsafeBytes { DiskEntries.checksum($0.baseAddress!, pixelsAt: pixelsAt, pixelBytes: pixels.count) }
-        withUnsafeBytes(of: sum.littleEndian) { s in for i in 0..<8 { scratch[80 + i] = s[i] } }
+        withUnsafeBytes(of: sum.littleEndian) { s in for i in 0..<8 { scratch[DiskEntries.checksumOffset + i] = s[i] } }
         return (try? DiskEntries.writeAtomically(scratch, to: path(for: key), in: folder)) != nil
+    }
+
+    /// The size of the entry file of an image of `pixelBytes` made from `sourcePath`.
+    static func entryLength(sourcePath: String, pixelBytes: Int) -> Int {
+        fixedHeaderBytes + sourcePath.utf8.count + pixelBytes
+    }
+
+    /// The bytes of the `*.entry` files in the folders under `root` (every pipeline's): what a
+    /// bounded disk cache already holds when a loader starts.
+    static func entryBytes(under root: String) -> Int {
+        var total = 0
+        guard let top = opendir(root) else { return 0 }
+        defer { closedir(top) }
+        while let e = readdir(top) {
+            let name = entryName(e)
+            guard name != "." && name != "..", let d = opendir(root + "/" + name) else { continue }
+            defer { closedir(d) }
+            while let f = readdir(d) {
+                let file = entryName(f)
+                var st = stat()
+                if file.hasSuffix(".entry") && stat(root + "/" + name + "/" + file, &st) == 0 { total += Int(st.st_size) }
+            }
+        }
+        return total
+    }
+
+    private static func entryName(_ e: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
     }
 
     /// The checksum of an entry: its header up to the checksum field, then path and pixels.
     static func checksum(_ p: UnsafeRawPointer, pixelsAt: Int, pixelBytes: Int) -> UInt64 {
-        let head = aug_checksum64(p, 80, 0x6175_676C_6F61_6400)
+        let head = aug_checksum64(p, checksumOffset, 0x6175_676C_6F61_6400)
         let path = aug_checksum64(p + fixedHeaderBytes, pixelsAt - fixedHeaderBytes, head)
         return aug_checksum64(p + pixelsAt, pixelBytes, path)
     }
@@ -148,10 +182,15 @@ struct DiskEntries {
     }
 }
 
-/// What identifies a file's contents without reading it: size and modification time.
+/// What identifies a file's contents without reading it: size, modification time, status-change
+/// time and inode. The ctime catches a rewrite that kept size and mtime (a tool can set mtime,
+/// not ctime); the inode, a file replaced by another (rename over it). A `chmod` or a new hard link
+/// also moves the ctime: such a file is decoded again once, never misread.
 struct FileIdentity: Equatable {
     var size: Int
     var mtimeNanoseconds: Int64
+    var ctimeNanoseconds: Int64
+    var inode: UInt64
 
     /// The identity of the file at `path`, or nil when it cannot be stat'ed or is not a regular file.
     init?(path: String) {
@@ -159,6 +198,8 @@ struct FileIdentity: Equatable {
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         size = Int(st.st_size)
         mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        ctimeNanoseconds = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        inode = UInt64(st.st_ino)
     }
 }
 

@@ -85,7 +85,8 @@ class Loader:
             replaces it (the batch keeps its shape) and lists it in :attr:`skipped`.
         strict: libjpeg's recovered-from warnings are errors. max_pixels: decode limit.
         cache: decoded cache, so later epochs skip decoding (same bytes): ``"ram"``,
-            ``"ram:SIZE"`` (like ``"ram:8G"``) or a folder that persists across runs.
+            ``"ram:SIZE"`` (like ``"ram:8G"``), a folder that persists across runs, or
+            ``"DIR:SIZE"`` (a folder whose entry files stay within SIZE).
         queue: slots in the ring (10, at least 2): batches prefetched plus batches you still
             hold, counting the one a ``for`` loop's variable names while it fetches the next.
         epochs: epochs the engine produces (None = unbounded; iteration after the last is empty).
