@@ -91,6 +91,7 @@ struct RunJSON: Encodable {
     var cache_entries: Int
     var cache_not_stored: Int
     var cache_capacity_bytes: Int
+    var cache_bytes_at_start: Int
 
     init(_ r: FitReport) {
         images = r.images
@@ -117,6 +118,7 @@ struct RunJSON: Encodable {
         cache_entries = c?.entries ?? 0
         cache_not_stored = c?.notStored ?? 0
         cache_capacity_bytes = c?.capacityBytes ?? 0
+        cache_bytes_at_start = c?.bytesAtStart ?? 0
     }
 }
 

@@ -89,6 +89,14 @@ struct SharedOptions: ParsableArguments {
             valueName: "ram[:SIZE]|DIR[:SIZE]"))
     var cache: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Bound each decoded image's longer side to N pixels before the pipeline (FFCV's bounded resolution), so a decoded cache of large photos fits.",
+            discussion:
+                "Defines the output with or without --cache: a larger image is first resized (antialiased) so its longer side is N, and the crop and resize run on that. Smaller images are untouched.",
+            valueName: "N"))
+    var cacheMaxSide: Int?
+
     @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
     var strict = false
 
@@ -128,6 +136,7 @@ struct SharedOptions: ParsableArguments {
         o.onError = onError
         o.decode = DecodeOptions(strict: strict)
         o.cache = cache
+        o.cacheMaxSide = cacheMaxSide
         var environment: [String: String] = [:]
         for key in ["RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"] {
             if let v = getenv(key) { environment[key] = String(cString: v) }

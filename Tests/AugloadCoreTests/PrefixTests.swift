@@ -83,6 +83,7 @@ import Testing
         #expect(a != Pipeline(steps: Self.randomCrop, allowScaledDecode: false).prefixSpecification)
         #expect(a != Pipeline(steps: Self.randomCrop, decodeOptions: DecodeOptions(strict: true)).prefixSpecification)
         #expect(a.contains("shorterSide(64)"))
+        #expect(a != Pipeline(steps: Self.randomCrop, maxSide: 300).prefixSpecification)
     }
 
     @Test func theDCTScaleRuleIsTheLargestScaleThatStillShrinksBothAxes() {
@@ -217,5 +218,55 @@ import Testing
         let pipeline = Pipeline(steps: Self.randomCrop)
         let info = try? pipeline.realizePrefix(bytes: bytes, workspace: &workspace)
         #expect(info == nil, "a damaged file must never be stored")
+    }
+
+    @Test func maxSideMeansResizeTheDecodedImageFirst() throws {
+        let bytes = try Self.fixture("codecs/jpeg-420-2000x1500-q25.jpg")
+        // Its definition, done by hand: decode and resize to 320x240 (the longer side to 320), then
+        // run the steps on those pixels.
+        let steps: [any Augmentation] = [Resize(width: 48, height: 40)]
+        for allow in [true, false] {
+            var workspace = Pipeline.Workspace()
+            var random = SampleRandom(seed: 1, epoch: 0, sample: 0)
+            var bounded = try Pipeline(steps: [Resize(width: 320, height: 240)], allowScaledDecode: allow)
+                .augment(bytes: bytes, random: &random, workspace: &workspace)
+            for step in steps { step.apply(to: &bounded, random: &random) }
+            let got = try Pipeline(steps: steps, allowScaledDecode: allow, maxSide: 320)
+                .augment(bytes: bytes, random: &random, workspace: &workspace)
+            #expect(got.width == 48 && got.height == 40 && got.pixels == bounded.pixels, "scaled decode \(allow)")
+            let unbounded = try Pipeline(steps: steps, allowScaledDecode: allow)
+                .augment(bytes: bytes, random: &random, workspace: &workspace)
+            #expect(unbounded.pixels != got.pixels, "the bound is a resampling of its own")
+        }
+        // Images within the bound are untouched; the bounded size keeps the aspect ratio (floor).
+        let small = try Self.fixture("codecs/jpeg-444-baseline.jpg")
+        var workspace = Pipeline.Workspace()
+        var r1 = SampleRandom(seed: 2, epoch: 0, sample: 0)
+        var r2 = r1
+        #expect(
+            try Pipeline(steps: Self.randomCrop, maxSide: 4000).augment(bytes: small, random: &r1, workspace: &workspace)
+                == Pipeline(steps: Self.randomCrop).augment(bytes: small, random: &r2, workspace: &workspace))
+        let p = Pipeline(steps: [], maxSide: 100)
+        #expect(p.sourceSize(width: 2000, height: 1500) == (100, 75, true))
+        #expect(p.sourceSize(width: 333, height: 1000) == (33, 100, true))
+        #expect(p.sourceSize(width: 100, height: 40) == (100, 40, false))
+        #expect(p.sourceSize(width: 1000, height: 1) == (100, 1, true))
+    }
+
+    @Test(
+        "with maxSide, stored prefixes reproduce the plain path and RandomResizedCrop never bypasses",
+        arguments: ["codecs/jpeg-420-2000x1500-q25.jpg", "codecs/jpeg-420-progressive.jpg", "codecs/png-rgb-8.png"])
+    func boundedPrefixesReproduceThePlainPath(name: String) throws {
+        let bytes = try Self.fixture(name)
+        for steps in [
+            Self.randomCrop, [RandomResizedCrop(width: 48, height: 40), Flip(), GaussianNoise(sigma: 0.05)],
+            [Resize(shorterSide: 40), CenterCrop(width: 32, height: 32), Flip()],
+        ] as [[any Augmentation]] {
+            for side in [64, 160, 333] {
+                let made = try Self.compare(
+                    Pipeline(steps: steps, maxSide: side), bytes, samples: 8, label: "\(name) \(steps) max side \(side)")
+                #expect(made == 8, "\(name) \(steps) max side \(side): every sample is made from the stored prefix")
+            }
+        }
     }
 }

@@ -58,6 +58,26 @@ import Testing
         }
     }
 
+    @Test(arguments: [CropMode.random, .resized])
+    func aBoundedResolutionIsTheSameBytesWithAndWithoutTheCache(crop: CropMode) throws {
+        // The fixtures go up to 400x400: a 100-pixel bound resizes most of them first.
+        let bounded: (inout ImageBatchOptions) -> Void = { $0.cacheMaxSide = 100 }
+        let reference = try Self.collect(Loader(try Self.sequence(crop: crop, bounded), workers: 0, epochs: 2))
+        #expect(reference != (try Self.collect(Loader(try Self.sequence(crop: crop), workers: 0, epochs: 2))))
+        for workers in [0, 2] {
+            let loader = try Loader(try Self.sequence(crop: crop, cache: "ram", bounded), workers: workers, epochs: 2)
+            #expect(try Self.collect(loader) == reference, "workers \(workers), crop \(crop)")
+            let s = try Self.stats(loader)
+            #expect(s.hits >= Self.sampleCount - 2 && s.bypassed == 0, "\(s)")
+            // Stored images are at most 100 pixels on their longer side (random: then resized to a
+            // shorter side of 55).
+            #expect(s.bytes <= Self.sampleCount * 100 * 100 * 3, "\(s)")
+        }
+        var o = ImageBatchOptions()
+        o.cacheMaxSide = 0
+        #expect(throws: LoaderError.self) { try o.validate() }
+    }
+
     @Test func epochOneMissesAndLaterEpochsHit() throws {
         for workers in [0, 1] {
             let loader = try Loader(try Self.sequence(cache: "ram"), workers: workers, epochs: 3)

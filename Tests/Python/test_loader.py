@@ -55,7 +55,15 @@ def test_a_decoded_cache_changes_no_byte(engine, tmp_path, cache):
     expected = export(engine, IMAGES, tmp_path / "export", epochs=2, **SMALL)
     where = "ram:64M" if cache == "ram" else tmp_path / "cache"
     with augload.Loader(IMAGES, cache=where, workers=2, **SMALL) as loader:
+        assert loader.cache_stats is None  # nothing handed out yet
         assert_same_batches(copies(loader, 2), expected)  # epoch 1 comes from the cache
+        stats = loader.cache_stats
+    # Every one of the 2 x 30 uses is counted, each image stored once. (The engine may have made
+    # part of a third epoch ahead, and with 2 workers an image's second use can start before its
+    # first is stored: so at least, not exactly, 30 misses.)
+    assert stats["kind"] == ("ram" if cache == "ram" else "disk")
+    assert stats["entries"] == 30 and stats["bytes"] > 0 and stats["bypassed"] == 0, stats
+    assert stats["misses"] >= 30 and stats["hits"] > 0 and stats["hits"] + stats["misses"] >= 60, stats
 
 
 def test_a_killed_worker_changes_nothing(engine, tmp_path):

@@ -35,6 +35,8 @@ BAD = [
     (dict(max_pixels=0), ValueError, "max_pixels"),
     (dict(labels=[0]), ValueError, "labels"),
     (dict(cache="ram:lots"), ValueError, "cache must be 'ram', 'ram:SIZE'"),
+    (dict(cache_max_side=0), ValueError, "cache_max_side must be 1...65536"),
+    (dict(cache_max_side=256.0), TypeError, "cache_max_side must be an int"),
 ]
 
 

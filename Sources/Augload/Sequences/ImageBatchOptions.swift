@@ -61,6 +61,11 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     /// The decoded cache: `nil` (off), `"ram"`, `"ram:SIZE"` (like `ram:8G`) or a folder path
     /// (see ``CacheSetting``). Batches are the same bytes with and without it.
     public var cache: String? = nil
+    /// A bound on the longer side of each decoded image (`--cache-max-side`): larger files are
+    /// first resized so that side is this many pixels, and the pipeline runs on that (see
+    /// ``Pipeline/maxSide``). It defines the output whether or not the cache is on, so the batches
+    /// stay the same bytes with and without the cache; nil: no bound.
+    public var cacheMaxSide: Int? = nil
 
     public init() {}
 
@@ -82,6 +87,9 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
             throw invalid("rank must be in 0..<worldSize, got rank \(sharding.rank) of \(sharding.worldSize)")
         }
         if let cache { _ = try CacheSetting(parsing: cache) }
+        if let side = cacheMaxSide, side < 1 || side > 65536 {
+            throw invalid("cache max side must be in 1...65536 pixels, got \(side)")
+        }
         if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite })
             || mean.contains(where: { !$0.isFinite })
         {
@@ -122,6 +130,6 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     public var pipeline: Pipeline {
         Pipeline(
             steps: steps, output: OutputFormat(layout: layout, dtype: dtype, mean: mean, std: std), decodeOptions: decode,
-            allowScaledDecode: scaledDecode)
+            allowScaledDecode: scaledDecode, maxSide: cacheMaxSide)
     }
 }

@@ -62,6 +62,7 @@ struct ClientOptions: Decodable {
     var worldSize: Int?
     var remainder: String?
     var cache: String?
+    var cacheMaxSide: Int?
 
     /// The sequence options these describe, validated.
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option and the allowed values.
@@ -81,6 +82,7 @@ struct ClientOptions: Decodable {
         o.onError = try Self.choice("on_error", onError, default: o.onError)
         o.dropLast = dropLast ?? o.dropLast
         o.cache = cache ?? o.cache
+        o.cacheMaxSide = cacheMaxSide ?? o.cacheMaxSide
         o.decode.strict = strict ?? o.decode.strict
         o.decode.maxPixels = maxPixels ?? o.decode.maxPixels
         o.sharding = Sharding(
@@ -135,6 +137,8 @@ struct EngineMessage: Encodable {
     var index: Int?
     var skipped: [Skipped]?
     var workerRestarts: Int?
+    /// The decoded cache's counters so far (with a cache).
+    var cache: CacheStatistics?
     var code: String?
     var message: String?
     var path: String?

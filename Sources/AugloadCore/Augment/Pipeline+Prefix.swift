@@ -15,7 +15,10 @@
 /// - an empty prefix stores the full decode at scale 1 (for RandomResizedCrop, whose first step is
 ///   random); the rest is realised from it exactly when the plain path would not decode at a DCT
 ///   scale (``GeometryRealizer/decodeScale(for:format:allowScaledDecode:)``): a DCT-scaled decode
-///   cannot be rebuilt from full-resolution pixels, so such a sample goes back to its file.
+///   cannot be rebuilt from full-resolution pixels, so such a sample goes back to its file;
+/// - with ``maxSide``, a larger file's steps run on its bounded image (a resampling of its own,
+///   done first by both paths), so the prefix is planned over that image and never meets a DCT
+///   scale: RandomResizedCrop then never bypasses.
 ///
 ///     var workspace = Pipeline.Workspace()
 ///     if let info = try pipeline.realizePrefix(bytes: bytes, workspace: &workspace) {
@@ -27,7 +30,8 @@
 extension Pipeline {
     /// What the rest of the pipeline needs to know about a stored prefix image besides its pixels.
     public struct PrefixInfo: Sendable, Hashable {
-        /// The encoded file's size and format.
+        /// The encoded file's size and format (the file's, even when ``Pipeline/maxSide`` bounds the
+        /// image the steps see: ``Pipeline/sourceSize(width:height:)`` gives that one).
         public var sourceWidth: Int, sourceHeight: Int
         public var format: ImageFormat
         /// The prefix image's size (its pixels are `width × height` packed RGB8).
@@ -54,7 +58,8 @@ extension Pipeline {
     public var prefixSpecification: String {
         let stepList = steps.prefix(deterministicPrefixCount).map { String(reflecting: $0) }.joined(separator: ", ")
         return "prefix v1; decode maxPixels \(decodeOptions.maxPixels) strict \(decodeOptions.strict); "
-            + "scaled decode \(allowScaledDecode); resample precision \(Resampler.precision); steps [\(stepList)]"
+            + "scaled decode \(allowScaledDecode); max side \(maxSide ?? 0); resample precision \(Resampler.precision); "
+            + "steps [\(stepList)]"
     }
 
     /// Realises the deterministic prefix of the sample in `bytes` into `workspace.prefix`.
@@ -67,10 +72,9 @@ extension Pipeline {
     ///   plain path for the verdict: a region decode may succeed where a full decode fails.
     public func realizePrefix(bytes: [UInt8], workspace: inout Workspace) throws(DecodeError) -> PrefixInfo? {
         let header = try ImageDecoder.header(bytes, options: decodeOptions)
-        guard let geometry = prefixGeometry(sourceWidth: header.width, sourceHeight: header.height) else { return nil }
-        let warnings = try GeometryRealizer.realize(
-            geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
-            decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.prefix)
+        let source = sourceSize(width: header.width, height: header.height)
+        guard let geometry = prefixGeometry(sourceWidth: source.width, sourceHeight: source.height) else { return nil }
+        let warnings = try realize(geometry, bytes: bytes, header: header, workspace: &workspace, into: \.prefix)
         guard warnings.count == 0 else { return nil }
         return PrefixInfo(
             sourceWidth: header.width, sourceHeight: header.height, format: header.format, width: workspace.prefix.width,
@@ -100,12 +104,13 @@ extension Pipeline {
         prefix info: PrefixInfo, pixels: UnsafePointer<UInt8>, random: inout SampleRandom, workspace: inout Workspace,
         into destination: UnsafeMutableRawPointer, width: Int?, height: Int?
     ) throws(DecodeError) -> (width: Int, height: Int)? {
-        guard let prefix = prefixGeometry(sourceWidth: info.sourceWidth, sourceHeight: info.sourceHeight),
+        let source = sourceSize(width: info.sourceWidth, height: info.sourceHeight)
+        guard let prefix = prefixGeometry(sourceWidth: source.width, sourceHeight: source.height),
             prefix.width == info.width && prefix.height == info.height
         else { return nil }
         let k = deterministicPrefixCount
-        // The plain path's plan, over the file, on a copy of the randomness.
-        var whole = Geometry(sourceWidth: info.sourceWidth, sourceHeight: info.sourceHeight)
+        // The plain path's plan, over the file (or its bounded image), on a copy of the randomness.
+        var whole = Geometry(sourceWidth: source.width, sourceHeight: source.height)
         var wholeRandom = random
         var next = 0
         while next < steps.count && steps[next].plan(&whole, random: &wholeRandom) { next += 1 }
@@ -118,7 +123,9 @@ extension Pipeline {
         }
         guard suffix.flipH == whole.flipH && suffix.flipV == whole.flipV,
             Pipeline.prefixReproduces(
-                prefix: prefix, suffix: suffix, whole: whole, format: info.format, allowScaledDecode: allowScaledDecode)
+                prefix: prefix, suffix: suffix, whole: whole, format: info.format,
+                // A bounded image is resampled from pixels by both paths: never at a DCT scale.
+                allowScaledDecode: allowScaledDecode && !source.bounded)
         else { return nil }
         GeometryRealizer.realize(
             suffix, pixels: pixels, width: info.width, height: info.height, resampler: &workspace.resampler,

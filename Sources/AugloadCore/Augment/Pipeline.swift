@@ -24,16 +24,33 @@ public struct Pipeline: Sendable {
     /// Decode JPEGs at a DCT scale when the crop will be shrunk 2× or more (faster, not bit-equal
     /// to a full decode followed by an antialiased resize).
     public var allowScaledDecode: Bool
+    /// A bound on the longer side of the image the steps see (FFCV's bounded resolution, for a
+    /// decoded cache that must fit in memory): a file whose longer side exceeds it is first
+    /// decoded and resized, as a step of its own, so that side is `maxSide` (the other
+    /// `Int(maxSide · short / long)`, at least 1; antialiased, at a JPEG DCT scale when
+    /// `allowScaledDecode` and the shrink is 2× or more), and the steps run on that image.
+    /// Smaller files are untouched. nil: no bound.
+    public var maxSide: Int?
 
     /// Creates a pipeline; by default the output is uint8 NHWC and scaled JPEG decoding is allowed.
     public init(
         steps: [any Augmentation], output: OutputFormat = OutputFormat(), decodeOptions: DecodeOptions = .init(),
-        allowScaledDecode: Bool = true
+        allowScaledDecode: Bool = true, maxSide: Int? = nil
     ) {
+        precondition(maxSide.map { $0 > 0 } ?? true, "maxSide must be positive")
         self.steps = steps
         self.output = output
         self.decodeOptions = decodeOptions
         self.allowScaledDecode = allowScaledDecode
+        self.maxSide = maxSide
+    }
+
+    /// The size of the image the steps see for a file of `width × height`, and whether it is
+    /// bounded by ``maxSide`` (then it is not the file's own size).
+    public func sourceSize(width: Int, height: Int) -> (width: Int, height: Int, bounded: Bool) {
+        guard let maxSide, max(width, height) > maxSide else { return (width, height, false) }
+        if width >= height { return (maxSide, max(1, Int(Double(maxSide) * Double(height) / Double(width))), true) }
+        return (max(1, Int(Double(maxSide) * Double(width) / Double(height))), maxSide, true)
     }
 
     /// Reusable per-thread scratch: file bytes, decoded region, result image, resampler taps.
@@ -46,6 +63,8 @@ public struct Pipeline: Sendable {
         /// The deterministic prefix of the last sample realised by ``Pipeline/realizePrefix(bytes:workspace:)``
         /// (a cache may move it out and back while it makes the sample from it).
         public var prefix = Image()
+        /// The file's image bounded by ``Pipeline/maxSide``, when it was.
+        var bounded = Image()
         /// What the decoder recovered from in the last sample run with this workspace.
         public internal(set) var lastWarnings = DecodeWarnings()
         public init() {}
@@ -115,14 +134,42 @@ public struct Pipeline: Sendable {
         finish: (Image, Bool, Bool, Float, inout SampleRandom) throws(DecodeError) -> R
     ) throws(DecodeError) -> R {
         let header = try ImageDecoder.header(bytes, options: decodeOptions)
-        var geometry = Geometry(sourceWidth: header.width, sourceHeight: header.height)
+        let source = sourceSize(width: header.width, height: header.height)
+        var geometry = Geometry(sourceWidth: source.width, sourceHeight: source.height)
         var next = 0
         while next < steps.count && steps[next].plan(&geometry, random: &random) { next += 1 }
-        workspace.lastWarnings = try GeometryRealizer.realize(
-            geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
-            decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.result)
+        workspace.lastWarnings = try realize(geometry, bytes: bytes, header: header, workspace: &workspace, into: \.result)
         return try finishSteps(
             from: next, flipH: geometry.flipH, flipV: geometry.flipV, random: &random, workspace: &workspace, finish: finish)
+    }
+
+    /// Realises `geometry`, planned over ``sourceSize(width:height:)`` of the file in `bytes`, into
+    /// the workspace image at `target`: straight from the file, or — when the file is bounded by
+    /// ``maxSide`` — from the bounded image (decoded and resized first into `workspace.bounded`).
+    func realize(
+        _ geometry: Geometry, bytes: [UInt8], header: ImageHeader, workspace: inout Workspace,
+        into target: WritableKeyPath<Workspace, Image>
+    ) throws(DecodeError) -> DecodeWarnings {
+        // The target is moved out for the calls (they also take other workspace buffers), then back.
+        var result = workspace[keyPath: target]
+        workspace[keyPath: target] = Image()
+        defer { workspace[keyPath: target] = result }
+        guard geometry.sourceWidth != header.width || geometry.sourceHeight != header.height else {
+            return try GeometryRealizer.realize(
+                geometry, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
+                decoded: &workspace.decoded, resampler: &workspace.resampler, into: &result)
+        }
+        var bound = Geometry(sourceWidth: header.width, sourceHeight: header.height)
+        bound.resize(width: geometry.sourceWidth, height: geometry.sourceHeight)
+        let warnings = try GeometryRealizer.realize(
+            bound, bytes: bytes, header: header, options: decodeOptions, allowScaledDecode: allowScaledDecode,
+            decoded: &workspace.decoded, resampler: &workspace.resampler, into: &workspace.bounded)
+        workspace.bounded.pixels.withUnsafeBufferPointer { pixels in
+            GeometryRealizer.realize(
+                geometry, pixels: pixels.baseAddress!, width: workspace.bounded.width, height: workspace.bounded.height,
+                resampler: &workspace.resampler, into: &result)
+        }
+        return warnings
     }
 
     /// The rest of a sample once its planned geometry is realised in `workspace.result`: the steps

@@ -105,11 +105,17 @@ def _dtype(value: Any) -> str:
 
 
 def _cache(value: Any) -> str:
-    if isinstance(value, str) and re.fullmatch(r"ram(:[0-9]+[KMGT]?)?", value):
+    if isinstance(value, str) and re.fullmatch(r"ram(:[0-9]+[KMGT]?B?)?", value, re.IGNORECASE):
         return value
-    if isinstance(value, (str, os.PathLike)) and not os.fspath(value).startswith("ram"):
-        return os.path.abspath(os.fspath(value))
-    raise ValueError(f"cache must be 'ram', 'ram:SIZE' (like 'ram:8G') or a folder, got {value!r}")
+    if isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        if isinstance(text, str) and text and not re.match(r"ram(:|$)", text):
+            # A folder, or DIR:SIZE: made absolute (the engine runs elsewhere), a trailing "/"
+            # kept (it marks a folder whose name ends in ":<size>").
+            return os.path.abspath(text) + ("/" if text.endswith("/") and text != "/" else "")
+    raise ValueError(
+        f"cache must be 'ram', 'ram:SIZE' (like 'ram:8G'), a folder or 'DIR:SIZE', got {value!r}"
+    )
 
 
 def _environment_shard(environ: Mapping[str, str]) -> tuple[int, int]:
@@ -216,6 +222,7 @@ def validate(
     remainder: Any = None,
     max_pixels: Any = None,
     cache: Any = None,
+    cache_max_side: Any = None,
     environ: Optional[Mapping[str, str]] = None,
 ) -> Settings:
     """Checks every argument of :class:`augload.Loader`; see its docstring for their meaning.
@@ -257,6 +264,8 @@ def validate(
         options["max_pixels"] = _int("max_pixels", max_pixels, 1)
     if cache is not None:
         options["cache"] = _cache(cache)
+    if cache_max_side is not None:
+        options["cache_max_side"] = _int("cache_max_side", cache_max_side, 1, 65536)
 
     if rank is None or world_size is None:
         env_rank, env_size = _environment_shard(os.environ if environ is None else environ)

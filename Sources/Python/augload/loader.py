@@ -87,6 +87,10 @@ class Loader:
         cache: decoded cache, so later epochs skip decoding (same bytes): ``"ram"``,
             ``"ram:SIZE"`` (like ``"ram:8G"``), a folder that persists across runs, or
             ``"DIR:SIZE"`` (a folder whose entry files stay within SIZE).
+        cache_max_side: bound each decoded image's longer side to this many pixels first
+            (FFCV's bounded resolution, so a cache of large photos fits). It defines the output
+            with or without ``cache``: a larger image is resized so that side is
+            ``cache_max_side``, then cropped and resized as usual.
         queue: slots in the ring (10, at least 2): batches prefetched plus batches you still
             hold, counting the one a ``for`` loop's variable names while it fetches the next.
         epochs: epochs the engine produces (None = unbounded; iteration after the last is empty).
@@ -132,6 +136,7 @@ class Loader:
         remainder: Optional[str] = None,
         max_pixels: Optional[int] = None,
         cache: Union[str, "os.PathLike[str]", None] = None,
+        cache_max_side: Optional[int] = None,
     ) -> None:
         self._closed = True  # until the engine runs; close() and __del__ rely on it
         self._failure: Optional[BaseException] = None
@@ -156,6 +161,10 @@ class Loader:
         """Files decoded with a warning (corrupt data libjpeg recovered from): ``(path, message)``."""
         self.worker_restarts = 0
         """Worker processes the engine replaced after they died (their batches were redone)."""
+        self.cache_stats: Optional[dict[str, Any]] = None
+        """With ``cache``: the decoded cache's counters as of the last batch handed out
+        (``hits``, ``misses``, ``bypassed``, ``bytes``, ``entries``, ``not_stored``,
+        ``capacity_bytes``, ``bytes_at_start``, ``kind``, ``location``)."""
         s = self._settings
         try:
             self._engine.send(
@@ -313,6 +322,8 @@ class Loader:
                 self._seen_skips.add(key)
                 (self.warnings if key[2] == "warning" else self.skipped).append(key[:2])
         self.worker_restarts = int(message.get("worker_restarts", self.worker_restarts))
+        if message.get("cache") is not None:
+            self.cache_stats = dict(message["cache"])
         index += 1
         self._position = (epoch + 1, 0) if index >= self.batches_per_epoch else (epoch, index)
         return images, labels
