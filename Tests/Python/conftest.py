@@ -50,6 +50,8 @@ def cli_arguments(options: dict) -> list[str]:
     args: list[str] = []
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")
+        if value is None:
+            continue
         if key == "shuffle":
             args.append("--shuffle" if value else "--no-shuffle")
         elif isinstance(value, bool):

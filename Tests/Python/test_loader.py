@@ -66,6 +66,16 @@ def test_a_decoded_cache_changes_no_byte(engine, tmp_path, cache):
     assert stats["misses"] >= 30 and stats["hits"] > 0 and stats["hits"] + stats["misses"] >= 60, stats
 
 
+def test_a_bounded_resolution_is_defined_without_the_cache_and_kept_with_it(engine, tmp_path):
+    options = dict(SMALL, crop="resized", cache_max_side=100)
+    expected = export(engine, IMAGES, tmp_path / "export", epochs=2, **options)  # no cache
+    unbounded = export(engine, IMAGES, tmp_path / "plain", epochs=1, **dict(options, cache_max_side=None))
+    assert any(not np.array_equal(a[2], b[2]) for a, b in zip(expected, unbounded)), "the bound changes images"
+    with augload.Loader(IMAGES, cache="ram", workers=2, **options) as loader:
+        assert_same_batches(copies(loader, 2), expected)
+        assert loader.cache_stats["bypassed"] == 0 and loader.cache_stats["hits"] > 0, loader.cache_stats
+
+
 def test_a_killed_worker_changes_nothing(engine, tmp_path):
     options = dict(SMALL, batch_size=2, size=64)
     expected = export(engine, IMAGES, tmp_path, epochs=2, **options)

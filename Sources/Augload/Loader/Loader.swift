@@ -150,6 +150,7 @@ public final class Loader: @unchecked Sendable {
         state = LoaderState(
             slots: slots, buffer: ReorderBuffer(start: first, endEpoch: endEpoch, firstCount: firstCount, ordered: ordered))
         state.stats.workers = workers
+        state.sharedMemory = [slots.fd, source.cacheDescriptor].filter { $0 >= 0 }
         let schedule = EpochSchedule(
             start: first, endEpoch: endEpoch, firstCount: firstCount, isEpochPure: source.isEpochPure)
         if workers == 0 {

@@ -22,6 +22,8 @@ final class LoaderState: @unchecked Sendable {
     var stats = Loader.Statistics()
     var reportedFiles = Set<String>()
     private var lastMemorySample = 0.0
+    /// The memfds the tree shares (slots, decoded cache), counted once in its memory.
+    var sharedMemory: [Int32] = []
 
     init(slots: SharedSlots, buffer: ReorderBuffer) {
         self.slots = slots
@@ -133,7 +135,7 @@ final class LoaderState: @unchecked Sendable {
             return true
         }
         guard due else { return }
-        let bytes = ProcessProbe.treeMemory(pids())
+        let bytes = ProcessProbe.treeMemory(pids(), sharedMemory: sharedMemory)
         mutex.withLock { stats.peakMemoryBytes = max(stats.peakMemoryBytes, bytes) }
     }
 
