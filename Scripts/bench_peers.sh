@@ -41,6 +41,9 @@ Usage: Scripts/bench_peers.sh [options]
   --client-from HOW  pip: `pip install .` into the venv (under /tmp/swift-build.lock), packaging
                      the engine binary measured here (default); tree: PYTHONPATH=Sources/Python
                      and AUGLOAD_ENGINE, no install
+  --cache            also run `augload bench --cache ram --epochs 3` (2 workers, the table's pipeline,
+                     without and with the cache) and add its first and later epochs to the table,
+                     beside the peers (which decode every epoch)
   --no-client        do not measure the Python client
   --no-client-extras measure the client's table rows only (not its per-batch cost, touch loop vs
                      `augload bench`, first batch)
@@ -76,6 +79,7 @@ CLIENT_WORKERS=2,7
 CLIENT_FROM=pip
 CLIENT_PSS_MS=200
 RUN_CLIENT=1
+RUN_CACHE=0
 CLIENT_EXTRAS=1
 REPEATS=1
 PSS_MS=1000
@@ -97,6 +101,7 @@ while [[ $# -gt 0 ]]; do
         --client-pss-ms) need_value "$@"; CLIENT_PSS_MS="$2"; shift 2 ;;
         --client-from) need_value "$@"; CLIENT_FROM="$2"; shift 2 ;;
         --no-client) RUN_CLIENT=0; shift ;;
+        --cache) RUN_CACHE=1; shift ;;
         --no-client-extras) CLIENT_EXTRAS=0; shift ;;
         --peers) need_value "$@"; PEERS="$2"; shift 2 ;;
         --repeats) need_value "$@"; REPEATS="$2"; shift 2 ;;
@@ -305,6 +310,13 @@ if ((RUN_AUGLOAD)); then
         >"$OUT/augload.json" 2>"$OUT/augload.stderr" \
         || { cat "$OUT/augload.stderr" >&2; die "augload bench failed (output in $OUT)"; }
     echo "$load" >"$OUT/augload.preload"
+    if ((RUN_CACHE)); then
+        say "augload bench --cache ram --epochs 3: $N images, 2 workers, without and with the cache"
+        "$ENGINE" bench "$JPEG_ROOT" --images "$N" --workers 2 --batch-size 64 --size 224 --epochs 3 --cache ram \
+            --crop random --flip h --noise 0.05 --dtype float32 --layout nchw --rounds "$REPEATS" --json \
+            >"$OUT/augload-cache.json" 2>"$OUT/augload-cache.stderr" \
+            || { cat "$OUT/augload-cache.stderr" >&2; die "augload bench --cache failed (output in $OUT)"; }
+    fi
 fi
 
 if ((RUN_CLIENT)); then
@@ -354,6 +366,7 @@ import json, os, platform, statistics, subprocess, sys, time
 out, n, workers, t_start = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 load = lambda p: json.load(open(p)) if os.path.exists(p) else None
 aug, peers = load(os.path.join(out, "augload.json")), load(os.path.join(out, "peers.json"))
+cached = load(os.path.join(out, "augload-cache.json"))
 client, extras = load(os.path.join(out, "client.json")), load(os.path.join(out, "client-extras.json"))
 
 def cpu_model():
@@ -410,6 +423,20 @@ if aug:
                      f(r["cpuMillisecondsPerImage"], 2), f(r.get("steadyCPUMillisecondsPerImage"), 2),
                      f(r["timeToFirstBatchSeconds"], 2), f(r["peakMemoryBytes"] / 2**20), "—",
                      f(r["ratioToCeiling"], 2) + " / " + f(r.get("steadyRatioToCeiling"), 2) + " steady"])
+if cached:
+    # 3 epochs without and with the decoded cache (rounds alternate the two): "1st epoch" is the
+    # first epoch from the loader's creation, "warm" the later epochs (epochs 2-3).
+    c_ceiling = cached["ceiling"]["imagesPerSecond"]
+    for mode in ("none", "ram"):
+        group = [r for r in cached["runs"] if r.get("cache", "none") == mode]
+        if not group:
+            continue
+        med = lambda k: statistics.median(r[k] for r in group)
+        name = ("**augload + decoded cache (RAM)**" if mode == "ram" else "augload, same run without the cache") + \
+            ", 3 epochs: epoch 1 / epochs 2-3"
+        rows.append([name, str(group[0]["workers"]), f(med("firstEpochImagesPerSecond")), f(med("laterEpochsImagesPerSecond")),
+                     "—", "—", f(med("timeToFirstBatchSeconds"), 2), f(med("peakMemoryBytes") / 2**20), "—",
+                     f(med("laterEpochsImagesPerSecond") / (c_ceiling * min(group[0]["workers"], cores)), 2) + " later"])
 aug_ceiling = aug["ceiling"]["imagesPerSecond"] if aug else None
 client_rows = {}
 if client:

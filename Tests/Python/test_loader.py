@@ -73,7 +73,8 @@ def test_a_bounded_resolution_is_defined_without_the_cache_and_kept_with_it(engi
     assert any(not np.array_equal(a[2], b[2]) for a, b in zip(expected, unbounded)), "the bound changes images"
     with augload.Loader(IMAGES, cache="ram", workers=2, **options) as loader:
         assert_same_batches(copies(loader, 2), expected)
-        assert loader.cache_stats["bypassed"] == 0 and loader.cache_stats["hits"] > 0, loader.cache_stats
+        # (A small image within the bound that the plain path decodes at a DCT scale still bypasses.)
+        assert loader.cache_stats["hits"] > 0 and loader.cache_stats["entries"] == 30, loader.cache_stats
 
 
 def test_a_killed_worker_changes_nothing(engine, tmp_path):

@@ -250,10 +250,14 @@ public enum Benchmark {
         var expected = (epoch: 0, index: 0)
         // The steady state starts when the first batch is in hand: workers are up, slots mapped.
         var first: (wall: Double, tree: Double, loader: Double, consumer: Double, images: Int)?
-        // When the second epoch's first batch arrived, and the images delivered before it.
-        var secondEpoch: (wall: Double, images: Int)?
+        // When the second epoch's first batch arrived, and the images delivered with it: the later
+        // epochs' rate counts the batches after it (as the steady state does after the first
+        // batch), so a batch made ahead during the first epoch does not inflate it.
+        var secondEpoch: (wall: Double, before: Int, through: Int)?
         while let batch = try loader.next() {
-            if batch.epoch >= 1 && secondEpoch == nil { secondEpoch = (monotonicSeconds(), run.images) }
+            if batch.epoch >= 1 && secondEpoch == nil {
+                secondEpoch = (monotonicSeconds(), run.images, run.images + batch.count)
+            }
             if batch.index == 0 && batch.epoch == expected.epoch + 1 && expected.index > 0 { expected = (batch.epoch, 0) }
             if (batch.epoch, batch.index) != expected { inOrder = false }
             expected.index += 1
@@ -280,8 +284,9 @@ public enum Benchmark {
         }
         if let secondEpoch {
             let end = monotonicSeconds()
-            run.firstEpochImagesPerSecond = Double(secondEpoch.images) / max(secondEpoch.wall - wall0, 1e-9)
-            run.laterEpochsImagesPerSecond = Double(run.images - secondEpoch.images) / max(end - secondEpoch.wall, 1e-9)
+            // The first epoch: its images, from the loader's creation to the second epoch's first batch.
+            run.firstEpochImagesPerSecond = Double(secondEpoch.before) / max(secondEpoch.wall - wall0, 1e-9)
+            run.laterEpochsImagesPerSecond = Double(run.images - secondEpoch.through) / max(end - secondEpoch.wall, 1e-9)
         }
         let selfCPU = cpuSeconds(RUSAGE_SELF) - self0
         let stats = loader.statistics

@@ -123,7 +123,7 @@ public final class ServeSession: @unchecked Sendable {
             message.epoch = batch.epoch
             message.index = batch.index
             message.workerRestarts = stats.workerRestarts
-            message.cache = stats.cache
+            message.cache = loader.cacheStatistics
             message.skipped =
                 stats.skipped[reported.skipped...].map { .init(path: $0.path, error: $0.error, kind: "skipped") }
                 + stats.warnings[reported.warnings...].map { .init(path: $0.path, error: $0.error, kind: "warning") }
