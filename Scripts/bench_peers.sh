@@ -584,6 +584,11 @@ if aug:
           "last; CPU = loader + workers; memory = peak of the process tree with shared pages once; \"vs ceiling\" = "
           "img/s (whole / steady) / (augload's own decode-only img/s, measured before and after the run, x "
           "min(workers, cores)). augload runs at most one worker per core: `7` is 2 processes here.")
+if cached:
+    print("- augload cache rows: `augload bench --cache ram --epochs 3 --workers 2` (each round runs without, then with "
+          "the cache; medians of the rounds): \"1st epoch\" from creating the loader to the second epoch's first batch, "
+          "\"warm\" = epochs 2-3 from that batch on; memory = peak of the tree with the cache's memfd counted once; "
+          "\"vs ceiling\" = later epochs' img/s / (decode-only img/s x workers). The peers decode every epoch.")
 if client:
     print(f"- Python client: `Scripts/bench_python_client.py run`, `augload.Loader(files=..., labels=..., crop=\"random\", "
           f"flip=\"h\", noise=0.05, layout=\"nchw\", dtype=\"float32\", size=224, batch_size=64, workers=W, epochs=2)` over the "

@@ -58,8 +58,8 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     public var sharding = Sharding()
     /// Allow JPEG DCT-scaled decoding when a crop is shrunk 2× or more.
     public var scaledDecode = true
-    /// The decoded cache: `nil` (off), `"ram"`, `"ram:SIZE"` (like `ram:8G`) or a folder path
-    /// (see ``CacheSetting``). Batches are the same bytes with and without it.
+    /// The decoded cache: `nil` (off), `"ram"`, `"ram:SIZE"` (like `ram:8G`), a folder path or
+    /// `"DIR:SIZE"` (see ``CacheSetting``). Batches are the same bytes with and without it.
     public var cache: String? = nil
     /// A bound on the longer side of each decoded image (`--cache-max-side`): larger files are
     /// first resized so that side is this many pixels, and the pipeline runs on that (see
