@@ -97,3 +97,17 @@ def test_rank_and_world_size_default_from_the_launcher(monkeypatch):
     monkeypatch.setenv("SLURM_PROCID", "2")
     monkeypatch.setenv("SLURM_NTASKS", "4")
     assert validate(IMAGES).options["rank"] == 2
+
+
+def test_cache_values_reach_the_engine_as_it_parses_them(tmp_path, monkeypatch):
+    from augload._options import validate
+
+    monkeypatch.chdir(tmp_path)
+    cache = lambda value: validate(IMAGES, cache=value).options["cache"]
+    assert cache("ram") == "ram" and cache("ram:8G") == "ram:8G"
+    assert cache("store") == str(tmp_path / "store")  # made absolute: the engine runs elsewhere
+    assert cache("store:50G") == str(tmp_path / "store") + ":50G"  # a bound on the folder
+    assert cache("c:1G/") == str(tmp_path / "c:1G") + "/"  # a trailing / keeps ':1G' in the name
+    assert cache(tmp_path / "ramdisk") == str(tmp_path / "ramdisk")  # a folder whose name starts with ram
+    with pytest.raises(ValueError, match="cache must be"):
+        cache("ram:")
