@@ -59,6 +59,9 @@ struct RunCommand: ParsableCommand {
                 + "\(c.entries) images in \(fixed(Double(c.bytes) / 1e6, 1)) MB"
                 + (c.capacityBytes > 0 ? " of \(fixed(Double(c.capacityBytes) / 1e6, 0)) MB" : "")
                 + (c.notStored > 0 ? ", \(c.notStored) not stored (full)" : "")
+                + (2 * c.bypassed > c.hits + c.misses + c.bypassed
+                    ? "\n  most samples bypass the cache (they decode at a JPEG DCT scale, which stored full-size pixels "
+                        + "cannot reproduce): --cache-max-side N stores bounded images that serve them" : "")
         }
         for s in r.skipped { line += "\n  skipped \(s.path): \(s.error)" }
         for s in r.warnings { line += "\n  warning \(s.path): \(s.error)" }

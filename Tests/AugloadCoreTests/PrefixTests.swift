@@ -203,6 +203,32 @@ import Testing
         #expect(try Self.compare(exact, big, samples: 8, label: "2000x1500 unscaled") == 8)
     }
 
+    @Test func theReuseEstimateSaysWhenAStoredPrefixWouldServeItsUses() throws {
+        let rrc = Pipeline(steps: [RandomResizedCrop(width: 48, height: 40), Flip(), GaussianNoise(sigma: 0.05)])
+        // A 2000x1500 JPEG to 48x40 always decodes at a DCT scale: a stored decode serves nothing.
+        #expect(rrc.prefixReuse(sourceWidth: 2000, sourceHeight: 1500, format: .jpeg) == 0)
+        // What compare() finds by making samples agrees with the estimate.
+        let big = try Self.fixture("codecs/jpeg-420-2000x1500-q25.jpg")
+        #expect(try Self.compare(rrc, big, samples: 16, label: "2000x1500") == 0)
+        // Small images, PNGs, no DCT scaling, a bound, or a random crop of a resize: always served.
+        #expect(rrc.prefixReuse(sourceWidth: 90, sourceHeight: 70, format: .jpeg) == 1)
+        #expect(rrc.prefixReuse(sourceWidth: 2000, sourceHeight: 1500, format: .png) == 1)
+        var unscaled = rrc
+        unscaled.allowScaledDecode = false
+        #expect(unscaled.prefixReuse(sourceWidth: 2000, sourceHeight: 1500, format: .jpeg) == 1)
+        var bounded = rrc
+        bounded.maxSide = 300
+        #expect(bounded.prefixReuse(sourceWidth: 2000, sourceHeight: 1500, format: .jpeg) == 1)
+        #expect(Pipeline(steps: Self.randomCrop).prefixReuse(sourceWidth: 2000, sourceHeight: 1500, format: .jpeg) == 1)
+        // In between: a 200x150 JPEG to 48x40 is served when the crop is under 2x the output on an axis.
+        let mid = rrc.prefixReuse(sourceWidth: 200, sourceHeight: 150, format: .jpeg)
+        #expect(mid > 0 && mid < 1, "\(mid)")
+        // A resize followed by another resampling step is never served.
+        #expect(
+            Pipeline(steps: [Resize(shorterSide: 60), RandomResizedCrop(width: 32, height: 32)])
+                .prefixReuse(sourceWidth: 90, sourceHeight: 70, format: .png) == 0)
+    }
+
     @Test func aResizedPrefixIsNotReusedForAnotherResize() throws {
         // Resize then RandomResizedCrop: the plain path resamples once, from the file; from the
         // stored resize it would resample twice. The split refuses.

@@ -241,6 +241,20 @@ import Testing
         #expect(summary.status == 0 && summary.stdout.contains("cache (ram): "), "\(summary.stdout)")
         let bad = try augload(["run", Self.images, "--cache", "ram:lots"])
         #expect(bad.status == 2 && bad.stderr.contains("--cache"), "\(bad.stderr)")
+        #expect(!summary.stdout.contains("--cache-max-side"), "no hint when the cache serves")
+        // Photos that RandomResizedCrop shrinks 2x or more are not stored, and the summary says what to do.
+        let photos = TestPaths.temporaryDirectory("augload-cli-photos")
+        defer { TestPaths.remove(photos) }
+        TestPaths.makeDirectory(photos + "/a")
+        for i in 0..<4 { TestPaths.copy(TestPaths.fixtures + "/codecs/jpeg-420-2000x1500-q25.jpg", photos + "/a/\(i).jpg") }
+        let large = try augload(
+            ["run", photos, "--workers", "1", "--epochs", "2", "--cache", "ram", "--crop", "resized", "--size", "32", "--batch-size", "2"])
+        #expect(large.status == 0 && large.stdout.contains("0 hits, 0 misses, 8 bypassed"), "\(large.stdout)")
+        #expect(large.stdout.contains("--cache-max-side N"), "\(large.stdout)")
+        let bounded = try augload(
+            ["run", photos, "--workers", "1", "--epochs", "2", "--cache", "ram", "--crop", "resized", "--size", "32", "--batch-size", "2",
+             "--cache-max-side", "256"])
+        #expect(bounded.status == 0 && bounded.stdout.contains("4 hits, 4 misses, 0 bypassed"), "\(bounded.stdout)")
     }
 
     @Test func benchWithACacheReportsTheFirstEpochAndTheLaterOnes() throws {

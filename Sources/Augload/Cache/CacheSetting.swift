@@ -94,8 +94,9 @@ public struct CacheStatistics: Sendable, Hashable, Codable {
     /// Samples whose prefix image was not stored yet (or not valid): decoded from the file, and
     /// stored when possible.
     public var misses = 0
-    /// Samples found stored that could not be reproduced exactly from it (the plain path would
-    /// decode them at a JPEG DCT scale): decoded from the file as without a cache.
+    /// Samples the stored image could not reproduce exactly (the plain path would decode them at
+    /// a JPEG DCT scale), and every use of a file whose stored image would serve fewer than half
+    /// of its uses (not stored): decoded from the file as without a cache.
     public var bypassed = 0
     /// Bytes of prefix images the cache holds for this run's samples (entries stored or
     /// validated in this run).

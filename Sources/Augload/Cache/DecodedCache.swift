@@ -13,7 +13,9 @@ import CAugSystem
 /// stores it, and makes the sample from it; a later use makes the sample from the stored pixels
 /// (``Pipeline/run(prefix:pixels:random:workspace:into:width:height:)``). Whenever the stored
 /// pixels cannot give the plain path's bytes (the plain path would decode at a JPEG DCT scale),
-/// the sample is made from its file as without a cache and counted as bypassed. A file that
+/// the sample is made from its file as without a cache and counted as bypassed; a file whose
+/// stored image would serve fewer than half of its uses so (``Pipeline/prefixReuse(sourceWidth:sourceHeight:format:)``:
+/// a large photo under RandomResizedCrop) is not stored at all, and every use of it is bypassed. A file that
 /// cannot be decoded, or that decodes with warnings, is never stored: it gets the verdict it gets
 /// without a cache, every time.
 ///
@@ -132,8 +134,18 @@ public final class DecodedCache: @unchecked Sendable {
                 return try finish(
                     made, pipeline, path: path, random: &random, workspace: &workspace, into: destination, width, height)
             }
-            table.count(.misses)
             try workspace.file.read(path: path)
+            if let header = try? ImageDecoder.header(workspace.file.bytes, options: pipeline.decodeOptions),
+                pipeline.prefixReuse(sourceWidth: header.width, sourceHeight: header.height, format: header.format) < 0.5
+            {
+                // A stored prefix image would serve fewer than half of this file's uses (they decode
+                // at a DCT scale): made from the file, as those uses would be, and never stored.
+                table.count(.bypassed)
+                return try pipeline.run(
+                    bytes: workspace.file.bytes, random: &random, workspace: &workspace, into: destination, width: width,
+                    height: height)
+            }
+            table.count(.misses)
             let info: Pipeline.PrefixInfo?
             do {
                 info = try pipeline.realizePrefix(bytes: workspace.file.bytes, workspace: &workspace)
