@@ -263,6 +263,59 @@ import Testing
         #expect(!TestPaths.list(folder).contains { $0.hasPrefix("tmp-") }, "leftover temporary files are removed")
     }
 
+    /// A disk entry is untrusted input: every single-bit flip and every truncation of a real entry
+    /// is refused (or, in the 8 padding bytes no field uses, read as the same image), never trapped on.
+    @Test func everyFlippedBitAndTruncationOfADiskEntryIsRefused() throws {
+        let dir = TestPaths.temporaryDirectory("augload-cache")
+        defer { TestPaths.remove(dir) }
+        let path = Self.images + "/cat/cat-01.jpg"
+        var o = ImageBatchOptions()
+        o.size = 16
+        let pipeline = o.pipeline
+        let spec = pipeline.prefixSpecification + "\n" + DecodedCache.libraryVersion + "\n"
+        let disk = try DiskEntries(root: dir, specification: spec, specHash: CacheTable.Key(a: 1, b: 2), removeLeftovers: true)
+        let identity = try #require(FileIdentity(path: path))
+        var workspace = Pipeline.Workspace()
+        let file = try #require(TestPaths.read(path))
+        let info = try #require(try pipeline.realizePrefix(bytes: file, workspace: &workspace))
+        let pixels = workspace.prefix.pixels
+        let key = CacheTable.Key(a: 0x1234, b: 0x5678)
+        var scratch: [UInt8] = []
+        #expect(disk.write(key, sourcePath: path, identity: identity, info: info, pixels: pixels, scratch: &scratch))
+        let entryPath = disk.path(for: key)
+        let good = try #require(TestPaths.read(entryPath))
+        var buffer = FileBytes()
+        func readBack() -> (info: Pipeline.PrefixInfo, pixels: ArraySlice<UInt8>)? {
+            guard let found = disk.read(key, sourcePath: path, identity: identity, into: &buffer) else { return nil }
+            return (found.info, buffer.bytes[found.pixelsAt...])
+        }
+        let intact = try #require(readBack())
+        #expect(intact.info == info && Array(intact.pixels) == pixels)
+        let padding = 104..<112
+        // Every bit of the header and path, and a bit of every 97th pixel byte.
+        let positions = Array(0..<(good.count - pixels.count)) + Array(stride(from: good.count - pixels.count, to: good.count, by: 97))
+        var refused = 0
+        for i in positions {
+            for bit in (i < good.count - pixels.count ? Array(0..<8) : [i % 8]) {
+                var bad = good
+                bad[i] ^= UInt8(1 << bit)
+                TestPaths.write(entryPath, bad)
+                if let back = readBack() {
+                    #expect(padding.contains(i) && back.info == info && Array(back.pixels) == pixels, "byte \(i) bit \(bit)")
+                } else {
+                    refused += 1
+                }
+            }
+        }
+        #expect(refused > 900, "\(refused) flips refused")
+        for length in [0, 1, 8, 95, 96, 111, 112, good.count / 2, good.count - 1] {
+            TestPaths.write(entryPath, Array(good.prefix(length)))
+            #expect(readBack() == nil, "truncated to \(length) bytes")
+        }
+        TestPaths.write(entryPath, good + [0])
+        #expect(readBack() == nil, "a byte too many")
+    }
+
     @Test func aBadFileGetsTheSameVerdictWithTheCache() throws {
         for cache in [nil, "ram"] as [String?] {
             var o = ImageBatchOptions()
