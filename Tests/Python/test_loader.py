@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import augload
-from conftest import IMAGES, SMALL, assert_same_batches, copies, descendants, export, one_pass, wait_gone
+from conftest import FIXTURES, IMAGES, SMALL, assert_same_batches, copies, descendants, export, one_pass, wait_gone
 
 
 def test_len_classes_shape_and_dtype_follow_the_options():
@@ -75,6 +75,27 @@ def test_a_bounded_resolution_is_defined_without_the_cache_and_kept_with_it(engi
         assert_same_batches(copies(loader, 2), expected)
         # (A small image within the bound that the plain path decodes at a DCT scale still bypasses.)
         assert loader.cache_stats["hits"] > 0 and loader.cache_stats["entries"] == 30, loader.cache_stats
+
+
+def test_photos_that_bypass_the_cache_get_one_warning_that_says_what_to_do(tmp_path):
+    import shutil
+    import warnings
+
+    (tmp_path / "a").mkdir()
+    for i in range(4):  # 2000x1500: RandomResizedCrop to 32 decodes them at a DCT scale
+        shutil.copy(FIXTURES / "codecs" / "jpeg-420-2000x1500-q25.jpg", tmp_path / "a" / f"{i}.jpg")
+    options = dict(batch_size=2, size=32, crop="resized", workers=1, cache="ram")
+    with augload.Loader(tmp_path, **options) as loader:
+        with pytest.warns(UserWarning, match="cache_max_side") as caught:
+            copies(loader, 2)
+        # (at least: the engine may have made part of a third epoch ahead)
+        assert len(caught) == 1 and loader.cache_stats["bypassed"] >= 8, loader.cache_stats
+        assert loader.cache_stats["entries"] == 0, loader.cache_stats
+    with augload.Loader(tmp_path, cache_max_side=256, **options) as loader:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            copies(loader, 2)
+        assert loader.cache_stats["hits"] >= 4 and loader.cache_stats["bypassed"] == 0, loader.cache_stats
 
 
 def test_a_killed_worker_changes_nothing(engine, tmp_path):

@@ -13,6 +13,7 @@ import gc
 import os
 import signal
 import threading
+import warnings
 import weakref
 from typing import Any, Iterator, Optional, Sequence, Union
 
@@ -161,6 +162,7 @@ class Loader:
         """Files decoded with a warning (corrupt data libjpeg recovered from): ``(path, message)``."""
         self.worker_restarts = 0
         """Worker processes the engine replaced after they died (their batches were redone)."""
+        self._bypass_hinted = False
         self.cache_stats: Optional[dict[str, Any]] = None
         """With ``cache``: the decoded cache's counters as of the last batch handed out
         (``hits``, ``misses``, ``bypassed``, ``bytes``, ``entries``, ``not_stored``,
@@ -324,9 +326,25 @@ class Loader:
         self.worker_restarts = int(message.get("worker_restarts", self.worker_restarts))
         if message.get("cache") is not None:
             self.cache_stats = dict(message["cache"])
+            self._hint_at_bypass(epoch, index)
         index += 1
         self._position = (epoch + 1, 0) if index >= self.batches_per_epoch else (epoch, index)
         return images, labels
+
+    def _hint_at_bypass(self, epoch: int, index: int) -> None:
+        """Warns once, at the end of the first epoch, when most samples bypass the cache."""
+        if self._bypass_hinted or index + 1 < self.batches_per_epoch:
+            return
+        self._bypass_hinted = True
+        c = self.cache_stats or {}
+        uses = c.get("hits", 0) + c.get("misses", 0) + c.get("bypassed", 0)
+        if 2 * c.get("bypassed", 0) > uses > 0:
+            warnings.warn(
+                f"{c['bypassed']} of {uses} samples bypassed the decoded cache: the plain path decodes them "
+                "at a JPEG DCT scale, which stored full-size pixels cannot reproduce; cache_max_side=N "
+                "stores bounded images that serve them (and defines the output as 'resize to N first')",
+                stacklevel=6,  # the loop that asked for the batch
+            )
 
     def _seek(self, epoch: int, batch: int) -> None:
         self._releaser.new_generation(None)
