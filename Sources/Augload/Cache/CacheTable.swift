@@ -78,15 +78,7 @@ final class CacheTable: @unchecked Sendable {
         while count < 2 * samples { count *= 2 }
         let dataOffset = CacheTable.headerBytes + ((count * CacheTable.entryBytes + 4095) & ~4095)
         let total = dataOffset + (ram ? capacity : 0)
-        let fd = try Sys.call("memfd_create for the decoded cache") { aug_memfd_create("augload-cache") }
-        do {
-            try Sys.call("ftruncate of the decoded cache (\(total) bytes)") { ftruncate(fd, off_t(total)) }
-            base = try SharedSlots.map(fd: fd, bytes: total)
-        } catch {
-            Sys.close(fd)
-            throw error
-        }
-        self.fd = fd
+        (fd, base) = try SharedSlots.create("augload-cache", bytes: total, what: "the decoded cache")
         mappedBytes = total
         tableCount = count
         self.dataOffset = dataOffset

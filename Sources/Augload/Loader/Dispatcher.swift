@@ -78,19 +78,12 @@ final class Dispatcher: Producer, @unchecked Sendable {
         try Sys.call("pipe2") { aug_pipe_cloexec_nonblock(&fds) }
         wakeRead = fds[0]
         wakeWrite = fds[1]
-        let box = Unmanaged.passRetained(self)
-        let rc = pthread_create(
-            &thread, nil,
-            { raw in
-                let me = Unmanaged<Dispatcher>.fromOpaque(raw!).takeRetainedValue()
-                me.run()
-                return nil
-            }, box.toOpaque())
-        if rc != 0 {
-            box.release()
+        do {
+            thread = try Threads.start("start the dispatcher thread") { self.run() }
+        } catch {
             Sys.close(wakeRead)
             Sys.close(wakeWrite)
-            throw LoaderError(.system, "cannot start the dispatcher thread: \(String(cString: strerror(rc)))")
+            throw LoaderError(.system, "cannot start the dispatcher thread: \(error.reason)")
         }
         running = true
     }

@@ -195,20 +195,12 @@ public final class ServeSession: @unchecked Sendable {
     // MARK: The listening thread
 
     private func startListening() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { raw in
-                let me = Unmanaged<ServeSession>.fromOpaque(raw!).takeRetainedValue()
-                me.listen()
-                return nil
-            }, box.toOpaque())
-        if rc != 0 {
-            logger.error("cannot start the serve listener: \(String(cString: strerror(rc)))")
+        do {
+            pthread_detach(try Threads.start("start the serve listener") { self.listen() })
+        } catch {
+            logger.error("cannot start the serve listener: \(error.reason)")
             _exit(1)
         }
-        pthread_detach(thread)
     }
 
     /// Reads the client's frames until it leaves; then the whole engine exits (the workers die

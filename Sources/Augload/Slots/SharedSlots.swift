@@ -23,18 +23,25 @@ final class SharedSlots: @unchecked Sendable {
         self.count = count
         let bytes = layout.slotSize * count
         if shared {
-            let fd = try Sys.call("memfd_create") { aug_memfd_create("augload-slots") }
-            do {
-                try Sys.call("ftruncate of the slot memory (\(bytes) bytes)") { ftruncate(fd, off_t(bytes)) }
-                base = try SharedSlots.map(fd: fd, bytes: bytes)
-            } catch {
-                Sys.close(fd)
-                throw error
-            }
-            self.fd = fd
+            (fd, base) = try SharedSlots.create("augload-slots", bytes: bytes, what: "the slot memory")
         } else {
             fd = -1
             base = try SharedSlots.map(fd: -1, bytes: bytes)
+        }
+    }
+
+    /// A new memfd of `bytes` (pages allocated only when written) mapped shared: what workers
+    /// inherit. `what` names it in errors.
+    static func create(_ name: String, bytes: Int, what: String) throws(LoaderError) -> (
+        fd: Int32, base: UnsafeMutableRawPointer
+    ) {
+        let fd = try Sys.call("memfd_create for \(what)") { aug_memfd_create(name) }
+        do {
+            try Sys.call("ftruncate of \(what) (\(bytes) bytes)") { ftruncate(fd, off_t(bytes)) }
+            return (fd, try SharedSlots.map(fd: fd, bytes: bytes))
+        } catch {
+            Sys.close(fd)
+            throw error
         }
     }
 
