@@ -135,7 +135,8 @@ public final class DecodedCache: @unchecked Sendable {
                     made, pipeline, path: path, random: &random, workspace: &workspace, into: destination, width, height)
             }
             try workspace.file.read(path: path)
-            if let header = try? ImageDecoder.header(workspace.file.bytes, options: pipeline.decodeOptions),
+            let header = try? ImageDecoder.header(workspace.file.bytes, options: pipeline.decodeOptions)
+            if let header,
                 pipeline.prefixReuse(sourceWidth: header.width, sourceHeight: header.height, format: header.format) < 0.5
             {
                 // A stored prefix image would serve fewer than half of this file's uses (they decode
@@ -146,11 +147,10 @@ public final class DecodedCache: @unchecked Sendable {
                     height: height)
             }
             table.count(.misses)
-            let info: Pipeline.PrefixInfo?
-            do {
-                info = try pipeline.realizePrefix(bytes: workspace.file.bytes, workspace: &workspace)
-            } catch {
-                info = nil  // not stored; the plain path below gives the verdict
+            var info: Pipeline.PrefixInfo?
+            if let header {
+                // Not stored when it cannot be decoded whole; the plain path below gives the verdict.
+                info = try? pipeline.realizePrefix(bytes: workspace.file.bytes, header: header, workspace: &workspace)
             }
             guard let info else {
                 return try pipeline.run(

@@ -71,7 +71,14 @@ extension Pipeline {
     /// - Throws: ``DecodeError`` when the file cannot be decoded. The caller must then run the
     ///   plain path for the verdict: a region decode may succeed where a full decode fails.
     public func realizePrefix(bytes: [UInt8], workspace: inout Workspace) throws(DecodeError) -> PrefixInfo? {
-        let header = try ImageDecoder.header(bytes, options: decodeOptions)
+        try realizePrefix(bytes: bytes, header: try ImageDecoder.header(bytes, options: decodeOptions), workspace: &workspace)
+    }
+
+    /// ``realizePrefix(bytes:workspace:)`` with the file's header already read (by a caller that
+    /// looked at it first: the decoded cache asks ``prefixReuse(sourceWidth:sourceHeight:format:)``).
+    public func realizePrefix(bytes: [UInt8], header: ImageHeader, workspace: inout Workspace) throws(DecodeError)
+        -> PrefixInfo?
+    {
         let source = sourceSize(width: header.width, height: header.height)
         guard let geometry = prefixGeometry(sourceWidth: source.width, sourceHeight: source.height) else { return nil }
         let warnings = try realize(geometry, bytes: bytes, header: header, workspace: &workspace, into: \.prefix)
