@@ -65,8 +65,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
         self.maxAttempts = maxAttempts
         self.logger = logger
         typeName = TypeCodec.name(of: type(of: source))
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        activeLimit = min(workers, cores)
+        activeLimit = Loader.processes(forWorkers: workers)
         do {
             configuration = try source.configuration()
         } catch let error as LoaderError {

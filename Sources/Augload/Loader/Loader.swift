@@ -23,6 +23,12 @@ import Logging
 /// uninterrupted run, whatever the worker count (the sequence's randomness depends only on seed,
 /// epoch and sample).
 public final class Loader: @unchecked Sendable {
+    /// The worker processes that run for `workers`: at most one per online core (more would only
+    /// time-slice the same cores).
+    public static func processes(forWorkers workers: Int) -> Int {
+        Swift.min(workers, Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    }
+
     /// Where a run is: the next batch to be delivered.
     public struct Position: Sendable, Hashable, Codable {
         /// The epoch of the next batch, counted from 0.

@@ -67,7 +67,7 @@ public final class ServeSession: @unchecked Sendable {
         ready.classes = sequence.folder.classes
         ready.samples = sequence.samplesPerEpoch
         ready.batchesPerEpoch = sequence.batchCount(epoch: 0)
-        ready.workers = min(workers, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        ready.workers = Loader.processes(forWorkers: workers)
         var loader: Loader
         do {
             loader = try makeLoader(sequence, workers: workers, queue: queue, epochs: epochs, start: hello.start ?? .init())
