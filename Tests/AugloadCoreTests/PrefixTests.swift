@@ -223,6 +223,12 @@ import Testing
         // In between: a 200x150 JPEG to 48x40 is served when the crop is under 2x the output on an axis.
         let mid = rrc.prefixReuse(sourceWidth: 200, sourceHeight: 150, format: .jpeg)
         #expect(mid > 0 && mid < 1, "\(mid)")
+        // The cache's question, answered with early stops, agrees with the full count.
+        for (w, h) in [(2000, 1500), (90, 70), (200, 150), (120, 100), (300, 200), (160, 160)] {
+            #expect(
+                rrc.prefixServesMostUses(sourceWidth: w, sourceHeight: h, format: .jpeg)
+                    == (rrc.prefixReuse(sourceWidth: w, sourceHeight: h, format: .jpeg) >= 0.5), "\(w)x\(h)")
+        }
         // A resize followed by another resampling step is never served.
         #expect(
             Pipeline(steps: [Resize(shorterSide: 60), RandomResizedCrop(width: 32, height: 32)])

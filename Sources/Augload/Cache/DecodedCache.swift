@@ -14,7 +14,7 @@ import CAugSystem
 /// (``Pipeline/run(prefix:pixels:random:workspace:into:width:height:)``). Whenever the stored
 /// pixels cannot give the plain path's bytes (the plain path would decode at a JPEG DCT scale),
 /// the sample is made from its file as without a cache and counted as bypassed; a file whose
-/// stored image would serve fewer than half of its uses so (``Pipeline/prefixReuse(sourceWidth:sourceHeight:format:)``:
+/// stored image would serve fewer than half of its uses so (``Pipeline/prefixServesMostUses(sourceWidth:sourceHeight:format:)``:
 /// a large photo under RandomResizedCrop) is not stored at all, and every use of it is bypassed. A file that
 /// cannot be decoded, or that decodes with warnings, is never stored: it gets the verdict it gets
 /// without a cache, every time.
@@ -137,7 +137,7 @@ public final class DecodedCache: @unchecked Sendable {
             try workspace.file.read(path: path)
             let header = try? ImageDecoder.header(workspace.file.bytes, options: pipeline.decodeOptions)
             if let header,
-                pipeline.prefixReuse(sourceWidth: header.width, sourceHeight: header.height, format: header.format) < 0.5
+                !pipeline.prefixServesMostUses(sourceWidth: header.width, sourceHeight: header.height, format: header.format)
             {
                 // A stored prefix image would serve fewer than half of this file's uses (they decode
                 // at a DCT scale): made from the file, as those uses would be, and never stored.

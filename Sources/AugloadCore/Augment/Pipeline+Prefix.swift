@@ -75,7 +75,7 @@ extension Pipeline {
     }
 
     /// ``realizePrefix(bytes:workspace:)`` with the file's header already read (by a caller that
-    /// looked at it first: the decoded cache asks ``prefixReuse(sourceWidth:sourceHeight:format:)``).
+    /// looked at it first: the decoded cache asks ``prefixServesMostUses(sourceWidth:sourceHeight:format:)``).
     public func realizePrefix(bytes: [UInt8], header: ImageHeader, workspace: inout Workspace) throws(DecodeError)
         -> PrefixInfo?
     {
@@ -130,19 +130,39 @@ extension Pipeline {
     /// The share of 16 fixed draws of the pipeline's randomness that ``run(prefix:pixels:random:workspace:into:width:height:)``
     /// could make from a stored prefix image of a file of this size and format (1 for a resize
     /// then random crop; for RandomResizedCrop of a photo the plain path shrinks 2× or more, near
-    /// 0). Planning only, no pixels: a few microseconds. The decoded cache stores a prefix image
-    /// only when this is at least a half — a 1900×1504 photo under RandomResizedCrop 224 would
-    /// store 8.2 MB to serve 1 % of its uses.
+    /// 0). Planning only, no pixels. The decoded cache stores a prefix image only when this is at
+    /// least a half (``prefixServesMostUses(sourceWidth:sourceHeight:format:)``) — a 1900×1504
+    /// photo under RandomResizedCrop 224 would store 8.2 MB to serve 1 % of its uses.
     public func prefixReuse(sourceWidth: Int, sourceHeight: Int, format: ImageFormat) -> Double {
+        Double(servedDraws(sourceWidth: sourceWidth, sourceHeight: sourceHeight, format: format, deciding: false))
+            / Double(Self.reuseDraws)
+    }
+
+    /// Whether ``prefixReuse(sourceWidth:sourceHeight:format:)`` is at least a half, planning only
+    /// as many draws as it takes to know (8 for a pipeline whose every draw is served): what the
+    /// decoded cache asks once per missed file.
+    public func prefixServesMostUses(sourceWidth: Int, sourceHeight: Int, format: ImageFormat) -> Bool {
+        2 * servedDraws(sourceWidth: sourceWidth, sourceHeight: sourceHeight, format: format, deciding: true)
+            >= Self.reuseDraws
+    }
+
+    static let reuseDraws = 16
+
+    /// How many of the fixed draws a stored prefix serves; with `deciding`, stops once the answer
+    /// to "at least half?" is known (the count is then only good for that question).
+    private func servedDraws(sourceWidth: Int, sourceHeight: Int, format: ImageFormat, deciding: Bool) -> Int {
         let source = sourceSize(width: sourceWidth, height: sourceHeight)
         guard let prefix = prefixGeometry(sourceWidth: source.width, sourceHeight: source.height) else { return 0 }
         let info = PrefixInfo(
             sourceWidth: sourceWidth, sourceHeight: sourceHeight, format: format, width: prefix.width, height: prefix.height)
-        let draws = 16
-        let served = (0..<draws).filter {
-            suffixPlan(info, random: SampleRandom(seed: 0x6175_676C_6F61_6400, epoch: 0, sample: $0)) != nil
-        }.count
-        return Double(served) / Double(draws)
+        let half = Self.reuseDraws / 2
+        var served = 0
+        for draw in 0..<Self.reuseDraws {
+            let random = SampleRandom(seed: 0x6175_676C_6F61_6400, epoch: 0, sample: draw)
+            if suffixPlan(info, source: source, prefix: prefix, random: random) != nil { served += 1 }
+            if deciding && (served >= half || draw + 1 - served > Self.reuseDraws - half) { break }
+        }
+        return served
     }
 
     /// The rest of the pipeline planned over a stored prefix image with the sample's randomness:
@@ -153,6 +173,13 @@ extension Pipeline {
         guard let prefix = prefixGeometry(sourceWidth: source.width, sourceHeight: source.height),
             prefix.width == info.width && prefix.height == info.height
         else { return nil }
+        return suffixPlan(info, source: source, prefix: prefix, random: random)
+    }
+
+    /// ``suffixPlan(_:random:)`` with the bounded source size and the prefix's plan already made.
+    private func suffixPlan(
+        _ info: PrefixInfo, source: (width: Int, height: Int, bounded: Bool), prefix: Geometry, random: SampleRandom
+    ) -> (suffix: Geometry, next: Int, random: SampleRandom)? {
         let k = deterministicPrefixCount
         // The plain path's plan, over the file (or its bounded image), on a copy of the randomness.
         var whole = Geometry(sourceWidth: source.width, sourceHeight: source.height)
