@@ -29,7 +29,8 @@ let package = Package(
     targets: [
         .target(
             name: "CAugCodecs",
-            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]
+            // zlib is libpng's: named so that a static libpng (the wheel's engine) links too.
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png"), .linkedLibrary("z")]
         ),
         .target(name: "CAugSystem", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CAugKernels"),
@@ -41,7 +42,7 @@ let package = Package(
         .target(
             name: "Augload",
             dependencies: [
-                "AugloadCore", "CAugSystem",
+                "AugloadCore", "CAugSystem", "CAugKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Serve/PROTOCOL.md"],

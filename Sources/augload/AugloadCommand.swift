@@ -1,4 +1,5 @@
 import ArgumentParser
+import Augload
 
 /// The root command: subcommands only, so `augload --workers 7 dir/` routes to `run`.
 struct AugloadCommand: ParsableCommand {
@@ -17,7 +18,7 @@ struct AugloadCommand: ParsableCommand {
 
             Exit status: 0 success, 1 the run failed (the message names the file and reason), 2 bad usage.
             """,
-        version: "0.1.0",
+        version: EngineVersion.release,
         subcommands: [
             RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self, CheckCommand.self,
         ],

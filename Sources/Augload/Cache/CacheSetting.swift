@@ -72,7 +72,7 @@ public enum CacheSetting: Sendable, Hashable {
             defer { fclose(f) }
             var line = [CChar](repeating: 0, count: 256)
             while fgets(&line, Int32(line.count), f) != nil {
-                let text = String(cString: line)
+                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if text.hasPrefix("MemAvailable:") {
                     available = (Int(text.dropFirst(13).filter(\.isNumber)) ?? 0) * 1024
                     break

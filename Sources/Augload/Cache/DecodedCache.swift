@@ -159,7 +159,7 @@ public final class DecodedCache: @unchecked Sendable {
             }
             store(key, path: path, identity: identity, info: info, pixels: workspace.prefix.pixels, scratch: &scratch)
             // Made from the prefix just decoded (moved out of the workspace for the call, not copied).
-            var prefix = workspace.prefix
+            let prefix = workspace.prefix
             workspace.prefix = Image()
             defer { workspace.prefix = prefix }
             let made = try withPixels(prefix.pixels, at: 0) { pixels throws(DecodeError) in

@@ -16,6 +16,8 @@ public struct LoaderError: Error, Sendable, CustomStringConvertible {
         case system
         /// The options are invalid (a value out of range): the CLI exits 2, like bad usage.
         case invalidOptions
+        /// The client and the engine speak different protocol versions (`serve`'s hello).
+        case protocolMismatch
         /// The loader was used wrongly (a position past the end, every slot held by the consumer).
         case usage
     }

@@ -22,6 +22,25 @@ enum ClientProtocol {
     }()
 }
 
+/// What every client's first frame holds, whatever its protocol: read before the rest, so a
+/// mismatched client is refused by name instead of failing on a key it spells differently.
+struct Greeting: Decodable {
+    var `protocol`: Int
+    /// The client package's release (absent from clients before 0.2.0).
+    var version: String?
+
+    /// Throws unless the client speaks this engine's protocol; the message names both sides.
+    func check() throws(LoaderError) {
+        guard `protocol` != ClientProtocol.version else { return }
+        throw LoaderError(
+            .protocolMismatch,
+            "the augload client \(version ?? "before 0.2.0") speaks protocol \(`protocol`), but this engine "
+                + "(augload \(EngineVersion.release)) speaks protocol \(ClientProtocol.version): install the same "
+                + "version of both (the engine that comes with the Python package, or AUGLOAD_ENGINE set to a "
+                + "matching `augload` binary)")
+    }
+}
+
 /// The first frame of a client: what to load and how.
 struct HelloMessage: Decodable {
     struct Dataset: Decodable {
@@ -123,6 +142,10 @@ struct EngineMessage: Encodable {
 
     var type: String
     var `protocol`: Int?
+    /// The engine's release (`ready`).
+    var version: String?
+    /// The pixel kernels the engine runs, `avx2` or `portable` (`ready`).
+    var kernels: String?
     var enginePid: Int?
     var classes: [String]?
     var samples: Int?

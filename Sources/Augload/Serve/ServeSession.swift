@@ -48,11 +48,8 @@ public final class ServeSession: @unchecked Sendable {
         let sequence: ImageBatchSequence
         do throws(LoaderError) {
             guard let frame = try channel.receive() else { return 0 }
+            try ClientChannel.decode(Greeting.self, frame).check()
             hello = try ClientChannel.decode(HelloMessage.self, frame)
-            guard hello.protocol == ClientProtocol.version else {
-                throw LoaderError(
-                    .invalidOptions, "the client speaks protocol \(hello.protocol), this engine \(ClientProtocol.version)")
-            }
             sequence = try Self.sequence(for: hello)
         } catch {
             try? channel.send(.error(error, generation: nil))
@@ -63,6 +60,8 @@ public final class ServeSession: @unchecked Sendable {
         let epochs = hello.epochs ?? (1 << 40)
         var ready = EngineMessage(type: "ready")
         ready.protocol = ClientProtocol.version
+        ready.version = EngineVersion.release
+        ready.kernels = EngineVersion.kernels
         ready.enginePid = Int(getpid())
         ready.classes = sequence.folder.classes
         ready.samples = sequence.samplesPerEpoch

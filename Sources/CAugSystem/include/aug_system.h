@@ -27,6 +27,10 @@ extern "C" {
 /// of its channel to the loader).
 #define AUG_WORKER_ENV "AUGLOAD_WORKER_FD"
 
+/// The release version ("0.2.0"): Sources/Python/augload/VERSION, embedded at compile time, with
+/// its trailing newline. One string for the engine, the Python package and the wheel.
+const char *aug_version(void);
+
 /// memfd_create(name, MFD_CLOEXEC): anonymous shared memory that vanishes with its last user.
 int aug_memfd_create(const char *name);
 

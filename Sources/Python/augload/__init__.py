@@ -10,7 +10,7 @@ itself needs only numpy.
 """
 
 from ._errors import AugloadError, DecodeError, EngineError, SlotsHeldError
+from ._version import __version__
 from .loader import Loader
 
-__version__ = "0.1.0"
 __all__ = ["Loader", "AugloadError", "DecodeError", "EngineError", "SlotsHeldError", "__version__"]

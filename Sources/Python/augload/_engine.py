@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any, Optional
 
 from ._errors import EngineError
+from ._version import PROTOCOL, __version__
 
 _MAX_FDS = 4
 _HEADER = struct.Struct("<I")
@@ -34,8 +35,8 @@ def find_engine() -> str:
         source = "the augload package"
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise FileNotFoundError(
-            f"no augload engine at {path} (from {source}): reinstall with `pip install .` from the "
-            "augload repository, or set AUGLOAD_ENGINE to a built `augload` binary"
+            f"no augload engine at {path} (from {source}): reinstall augload (`pip install augload-….whl`, "
+            "or `pip install .` from a clone with Swift 6), or set AUGLOAD_ENGINE to a built `augload` binary"
         )
     return path
 
@@ -61,6 +62,7 @@ class Engine:
     """
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self._sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.process = subprocess.Popen(
@@ -151,6 +153,27 @@ class Engine:
             if not data:
                 raise self.died()
             buffer += data
+
+    def mismatch(self, version: Optional[str], protocol: Optional[int]) -> EngineError:
+        """The error for an engine of another protocol, naming both releases and protocols.
+
+        ``version`` and ``protocol`` are the engine's own when it said them (its ``ready``);
+        otherwise (it refused the hello) they are asked of the binary (``--version``).
+        """
+        if version is None:
+            try:
+                version = subprocess.run(
+                    [self.path, "--version"], capture_output=True, text=True, timeout=10
+                ).stdout.strip() or "of unknown version"
+            except (OSError, subprocess.SubprocessError):
+                version = "of unknown version"
+        theirs = f"protocol {protocol}" if protocol is not None else f"another protocol than {PROTOCOL}"
+        return EngineError(
+            f"the augload engine at {self.path} is augload {version} and speaks {theirs}; this package is "
+            f"augload {__version__} and speaks protocol {PROTOCOL}. Reinstall augload so the two match, or point "
+            "AUGLOAD_ENGINE at an engine of the same version (or unset it to use the packaged one)",
+            "protocolMismatch",
+        )
 
     def died(self) -> EngineError:
         """The error for an engine that stopped talking: waits briefly for its exit status."""

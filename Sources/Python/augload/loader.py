@@ -23,8 +23,7 @@ from ._engine import Engine, find_engine
 from ._errors import AugloadError, DecodeError, EngineError, SlotsHeldError
 from ._options import Settings, validate
 from ._ring import Releaser, Ring, take_lost_interrupt
-
-PROTOCOL = 1
+from ._version import PROTOCOL, __version__
 Batch = tuple[np.ndarray, np.ndarray]
 _live: "weakref.WeakSet[Loader]" = weakref.WeakSet()
 
@@ -173,6 +172,7 @@ class Loader:
                 {
                     "type": "hello",
                     "protocol": PROTOCOL,
+                    "version": __version__,
                     "options": s.options,
                     "dataset": s.dataset,
                     "workers": s.workers,
@@ -184,8 +184,10 @@ class Loader:
             message, _ = self._engine.receive()
             if message.get("type") == "error":
                 raise self._error(message)
-            if message.get("type") != "ready" or message.get("protocol") != PROTOCOL:
+            if message.get("type") != "ready":
                 raise EngineError(f"the engine answered hello with {message!r}", "protocol")
+            if message.get("protocol") != PROTOCOL:
+                raise self._engine.mismatch(message.get("version"), message.get("protocol"))
         except BaseException:
             self.close()
             raise
@@ -197,6 +199,10 @@ class Loader:
         """Batches per epoch: ``len(loader)``."""
         self.engine_pid: int = int(message.get("engine_pid", self._engine.pid))
         """The engine process's id."""
+        self.engine_version: str = str(message.get("version"))
+        """The engine's release (the same as ``augload.__version__``)."""
+        self.engine_kernels: str = str(message.get("kernels"))
+        """The pixel kernels the engine runs on this machine: ``"avx2"`` or ``"portable"``."""
         self.engine_workers: int = int(message.get("workers", 0))
         """Worker processes the engine runs."""
 
@@ -358,7 +364,9 @@ class Loader:
         text = str(message.get("message"))
         if code == "badFile" and message.get("path"):
             return DecodeError(str(message["path"]), text, str(message.get("decode_code") or "unknown"))
-        if code in ("usage", "invalidOptions"):  # invalidOptions: what the engine sends, not in PROTOCOL.md
+        if code == "protocolMismatch" or text.startswith("the client speaks protocol"):  # the latter: engines before 0.2.0
+            return self._engine.mismatch(None, None)
+        if code in ("usage", "invalidOptions"):
             return ValueError(text)
         return EngineError(text, code)
 
