@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Python package (and the engine it builds) into a virtualenv and runs its tests.
+# Builds the wheel, installs it into a virtualenv and runs the Python tests against it.
 #
 #   bash Scripts/test-python.sh [pytest args]
 #
-# The venv (.venv-test, git-ignored; AUGLOAD_TEST_VENV to move it) is reused between runs. `pip
-# install .` runs `swift build -c release`: on a machine where builds take turns, wrap the whole
-# script as you would test.sh (`flock /tmp/swift-build.lock bash Scripts/test-python.sh`; a lock
-# taken in here would deadlock under test.sh run that way). pytest runs from a scratch directory,
-# so the installed package is what is tested, and Keras runs on the torch backend (no TensorFlow
-# or JAX needed).
+# The wheel is what users install (Scripts/build-wheel.sh: the engine with the Swift runtime and
+# the image libraries linked in), so the whole suite runs on that engine; Tests/Python/test_wheel.py
+# also installs it in a bare root filesystem, under other interpreters, and builds the sdist from
+# source. AUGLOAD_WHEEL_READY=1 skips the build and tests what is in dist/. The venv (.venv-test,
+# git-ignored; AUGLOAD_TEST_VENV to move it) is reused between runs. The build runs `swift build -c
+# release`: on a machine where builds take turns, wrap the whole script as you would test.sh
+# (`flock /tmp/swift-build.lock bash Scripts/test-python.sh`). pytest runs from a scratch directory,
+# so the installed package is what is tested, and Keras runs on the torch backend (no TensorFlow or
+# JAX needed).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,12 +27,15 @@ t0=$(seconds)
 echo "test-python: dependencies ready in $(elapsed "$t0") s" >&2
 
 t1=$(seconds)
-"$venv/bin/python" -m pip install --quiet "$root"
-echo "test-python: pip install . (swift build -c release included) took $(elapsed "$t1") s" >&2
+if [ "${AUGLOAD_WHEEL_READY:-0}" != 1 ]; then
+    bash "$root/Scripts/build-wheel.sh"
+fi
+"$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$root"/dist/augload-*-manylinux_*.whl
+echo "test-python: wheel built and installed in $(elapsed "$t1") s" >&2
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"
 unset AUGLOAD_ENGINE PYTHONPATH
 export KERAS_BACKEND=torch
-"$venv/bin/python" -m pytest -p no:cacheprovider "$root/Tests/Python" "$@"
+"$venv/bin/python" -m pytest -p no:cacheprovider -rsw "$root/Tests/Python" "$@"

@@ -25,15 +25,21 @@ SMALL = dict(batch_size=4, size=32, crop="random", flip="h", noise=0.05, seed=7)
 TIME_LIMIT = 180
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "time_limit(seconds): a longer limit than TIME_LIMIT (builds, root filesystems)")
+
+
 @pytest.fixture(autouse=True)
-def time_limit() -> Iterator[None]:
+def time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fails a test that hangs (these tests spawn processes) instead of hanging the run."""
+    marker = request.node.get_closest_marker("time_limit")
+    seconds = int(marker.args[0]) if marker else TIME_LIMIT
 
     def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"test took longer than {TIME_LIMIT} s")
+        raise TimeoutError(f"test took longer than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TIME_LIMIT)
+    signal.alarm(seconds)
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
