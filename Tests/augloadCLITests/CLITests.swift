@@ -30,6 +30,15 @@ import Testing
         #expect(r.stderr.isEmpty, "no progress when stderr is not a terminal: \(r.stderr)")
     }
 
+    @Test func versionIsTheOneVersionFile() throws {
+        let file = try #require(TestPaths.read(TestPaths.root + "/Sources/Python/augload/VERSION"))
+        let version = String(decoding: file, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3, "VERSION holds \(version)")
+        let r = try augload(["--version"])
+        #expect(r.status == 0)
+        #expect(r.stdout == version + "\n")
+    }
+
     @Test func jsonReportHasTheContractKeys() throws {
         let r = try augload(["run", Self.images, "--workers", "2", "--epochs", "2", "--json"] + Self.small)
         #expect(r.status == 0, "\(r.stderr)")

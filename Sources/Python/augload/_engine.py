@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any, Optional
 
 from ._errors import EngineError
-from ._version import PROTOCOL, __version__
+from ._version import __version__
 
 _MAX_FDS = 4
 _HEADER = struct.Struct("<I")
@@ -154,24 +154,24 @@ class Engine:
                 raise self.died()
             buffer += data
 
-    def mismatch(self, version: Optional[str], protocol: Optional[int]) -> EngineError:
-        """The error for an engine of another protocol, naming both releases and protocols.
+    def mismatch(self, version: Optional[str], protocol: Optional[int], ours: int, said: str = "") -> EngineError:
+        """The error for an engine of another protocol than ``ours``, naming both releases.
 
-        ``version`` and ``protocol`` are the engine's own when it said them (its ``ready``);
-        otherwise (it refused the hello) they are asked of the binary (``--version``).
+        ``version`` and ``protocol`` are the engine's, from its ``ready``; when it refused the
+        hello instead (``said`` is its message) the binary is asked its ``--version``.
         """
         if version is None:
             try:
-                version = subprocess.run(
-                    [self.path, "--version"], capture_output=True, text=True, timeout=10
-                ).stdout.strip() or "of unknown version"
+                answer = subprocess.run([self.path, "--version"], capture_output=True, text=True, timeout=10)
+                version = answer.stdout.strip() or "of an unknown version"
             except (OSError, subprocess.SubprocessError):
-                version = "of unknown version"
-        theirs = f"protocol {protocol}" if protocol is not None else f"another protocol than {PROTOCOL}"
+                version = "of an unknown version"
+        theirs = f"protocol {protocol}" if protocol is not None else f"another protocol than {ours}"
         return EngineError(
             f"the augload engine at {self.path} is augload {version} and speaks {theirs}; this package is "
-            f"augload {__version__} and speaks protocol {PROTOCOL}. Reinstall augload so the two match, or point "
-            "AUGLOAD_ENGINE at an engine of the same version (or unset it to use the packaged one)",
+            f"augload {__version__} and speaks protocol {ours}. Reinstall augload so the two match, or point "
+            "AUGLOAD_ENGINE at an engine of the same release (or unset it to use the packaged one)"
+            + (f". The engine said: {said}" if said else ""),
             "protocolMismatch",
         )
 

@@ -187,7 +187,7 @@ class Loader:
             if message.get("type") != "ready":
                 raise EngineError(f"the engine answered hello with {message!r}", "protocol")
             if message.get("protocol") != PROTOCOL:
-                raise self._engine.mismatch(message.get("version"), message.get("protocol"))
+                raise self._engine.mismatch(message.get("version"), message.get("protocol"), PROTOCOL)
         except BaseException:
             self.close()
             raise
@@ -365,7 +365,7 @@ class Loader:
         if code == "badFile" and message.get("path"):
             return DecodeError(str(message["path"]), text, str(message.get("decode_code") or "unknown"))
         if code == "protocolMismatch" or text.startswith("the client speaks protocol"):  # the latter: engines before 0.2.0
-            return self._engine.mismatch(None, None)
+            return self._engine.mismatch(None, None, PROTOCOL, said=text)
         if code in ("usage", "invalidOptions"):
             return ValueError(text)
         return EngineError(text, code)
