@@ -2,7 +2,7 @@
 //
 // augload: a fit_generator-style image batch loader with spawned workers and zero-copy batches.
 //
-// Targets follow the layers of DESIGN.md, ground floor first:
+// Targets follow the layers of docs/architecture.md, ground floor first:
 //   CAugCodecs   C: the only code that includes jpeglib.h / png.h
 //   CAugSystem   C: Linux calls Swift cannot import cleanly, and the worker hook (a constructor)
 //   CAugKernels  C: the per-pixel inner loops (resampling passes, output conversion, noise), AVX2 + portable

@@ -69,7 +69,7 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// The `--json` report of `run` (DESIGN.md's keys).
+/// The `--json` report of `run` (its keys: docs/cli.md).
 struct RunJSON: Encodable {
     var images: Int
     var batches: Int

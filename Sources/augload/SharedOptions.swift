@@ -26,7 +26,7 @@ struct WorkerOption: ParsableArguments {
 
 }
 
-/// The options every command shares (DESIGN.md's contract).
+/// The options every command shares (docs/cli.md).
 struct SharedOptions: ParsableArguments {
     @OptionGroup var dataset: DatasetOptions
 

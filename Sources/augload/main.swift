@@ -5,7 +5,7 @@ import Augload
     import Glibc
 #endif
 
-// Exit status contract (DESIGN.md): 0 success, 1 the run failed (the message names the file and the
+// Exit status contract (docs/cli.md): 0 success, 1 the run failed (the message names the file and the
 // reason), 2 bad usage. ArgumentParser exits 64 on bad usage on Linux, so map it here.
 do {
     var command = try AugloadCommand.parseAsRoot()
