@@ -25,12 +25,15 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Print the export report as JSON on stdout.")
     var json = false
 
+    @Flag(help: "Also write OUT/params-EEEE-BBBBBB.json: every sample's steps and drawn parameters, named as torchvision.transforms.v2.functional calls, so a replay in torchvision can check the batch.")
+    var explain = false
+
     func run() throws {
         let sequence = try exclusion.apply(to: options.makeSequence())
         let progress = options.showsProgress(json: json) ? Progress(verb: "export", epochs: options.epochs) : nil
         let report = try export(
             sequence, to: out, epochs: options.epochs, workers: worker.workers, maxQueueSize: options.queue,
-            maxBatches: options.maxBatches, logger: options.makeLogger()
+            maxBatches: options.maxBatches, explain: explain, logger: options.makeLogger()
         ) { batch, loader in
             progress?.advance(
                 epoch: batch.epoch, done: batch.index + 1, total: loader.batchCount(epoch: batch.epoch), images: batch.count,

@@ -100,6 +100,27 @@ struct SharedOptions: ParsableArguments {
     @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
     var strict = false
 
+    @Option(
+        help: ArgumentHelp(
+            "torchvision's policy per sample: trivialaugment, randaugment[:NUM_OPS[:MAGNITUDE]] (2, 9) or autoaugment (ImageNet).",
+            valueName: "POLICY"))
+    var autoAugment: String?
+
+    @Option(help: ArgumentHelp("ColorJitter: B (brightness, contrast and saturation), B,C,S or B,C,S,H.", valueName: "B[,C,S[,H]]"))
+    var colorJitter: String?
+
+    @Option(help: "RandomGrayscale: the chance a sample becomes gray (0 = off).")
+    var grayscale: Double = 0
+
+    @Option(help: ArgumentHelp("GaussianBlur: odd kernel side K, sigma drawn in SMIN...SMAX (0.1...2.0).", valueName: "K[,SMIN,SMAX]"))
+    var blur: String?
+
+    @Option(help: "RandomErasing after normalisation: the chance a sample gets an erased box (0 = off).")
+    var erasing: Double = 0
+
+    @Option(help: ArgumentHelp("What an erased box holds: 0 or random (standard normal values; float32 only).", valueName: "0|random"))
+    var erasingValue: String = "0"
+
     @OptionGroup var output: OutputOptions
 
     /// Checks what only the command line has; the sequence and loader options are checked once,
@@ -137,6 +158,12 @@ struct SharedOptions: ParsableArguments {
         o.decode = DecodeOptions(strict: strict)
         o.cache = cache
         o.cacheMaxSide = cacheMaxSide
+        o.autoAugment = autoAugment
+        o.colorJitter = colorJitter
+        o.grayscale = grayscale
+        o.blur = blur
+        o.erasing = erasing
+        o.erasingValue = erasingValue
         var environment: [String: String] = [:]
         for key in ["RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"] {
             if let v = getenv(key) { environment[key] = String(cString: v) }

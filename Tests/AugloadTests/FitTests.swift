@@ -164,10 +164,10 @@ extension ProcessTests {
             var o = ImageBatchOptions()
             o.decode = try TypeCodec.decodeJSON(DecodeOptions.self, Array(json.utf8))
             #expect(throws: LoaderError.self) { try o.validate() }
-            do {
+            do throws(LoaderError) {
                 _ = try Loader(ImageBatchSequence(folder: ProcessTests.folder, options: o), workers: 2)
                 Issue.record("expected an error")
-            } catch let error as LoaderError {
+            } catch {
                 #expect(error.code == .invalidOptions && error.message.contains("pixel limit"), "\(error.message)")
             }
         }

@@ -11,6 +11,7 @@ BAD = [
     (dict(batch_size=0), ValueError, "batch_size"),
     (dict(batch_size=2.5), TypeError, "batch_size"),
     (dict(batch_size=True), TypeError, "batch_size"),
+    (dict(batch_size=(1 << 20) + 1), ValueError, "batch_size"),  # the engine's cap, checked here too
     (dict(workers=-1), ValueError, "workers"),
     (dict(size=-3), ValueError, "size"),
     (dict(size=0), ValueError, "size=0"),

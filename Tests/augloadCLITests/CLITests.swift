@@ -76,6 +76,21 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("--out"), "\(missing.stderr)")
     }
 
+    /// Options the CLI and Python once read differently: `RAM` is the RAM cache (it made a folder
+    /// named RAM), normalisation with uint8 output is refused (it was ignored).
+    @Test func optionsMeanTheSameOnTheCommandLineAsInPython() throws {
+        let folder = FileManager.default.currentDirectoryPath + "/RAM"
+        #expect(!TestPaths.exists(folder))
+        let r = try augload(["run", Self.images, "--workers", "0", "--cache", "RAM"] + Self.small)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!TestPaths.exists(folder), "--cache RAM made a folder")
+        #expect(r.stdout.contains("cache (ram"), "\(r.stdout)")
+        let uint8 = try augload(["run", Self.images, "--normalize", "imagenet", "--dtype", "uint8"] + Self.small)
+        #expect(uint8.status == 2 && uint8.stderr.contains("float32 only"), "\(uint8.stderr)")
+        let recipe = try augload(["run", Self.images, "--auto-augment", "randaugment:2:99"] + Self.small)
+        #expect(recipe.status == 2 && recipe.stderr.contains("MAGNITUDE must be an integer in 0...30"), "\(recipe.stderr)")
+    }
+
     @Test func everyCommandsHelpHasExamples() throws {
         for command in ["run", "export", "bench", "preview"] {
             let r = try augload([command, "--help"])

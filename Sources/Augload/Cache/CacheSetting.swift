@@ -24,11 +24,14 @@ public enum CacheSetting: Sendable, Hashable {
     /// or `DIR:SIZE` (a folder path whose text after the last `:` is a size).
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the value and what is allowed.
     public init(parsing text: String) throws(LoaderError) {
-        if text == "ram" {
+        // `RAM` and `Ram:8G` mean the RAM cache, as Python's client reads them (a folder of that
+        // name is `./RAM`): before, the engine took them for a folder and silently made one.
+        let lower = text.lowercased()
+        if lower == "ram" {
             self = .ram(bytes: nil)
             return
         }
-        if text.hasPrefix("ram:") {
+        if lower.hasPrefix("ram:") {
             guard let bytes = CacheSetting.parseSize(String(text.dropFirst(4))), bytes >= 1 << 20 else {
                 throw LoaderError(
                     .invalidOptions, "cache size must be a byte count of at least 1M, like ram:512M or ram:8G; got '\(text)'")

@@ -31,12 +31,15 @@ public struct ExportReport: Sendable, Codable {
 ///     let report = try export(sequence, to: "out", workers: 2)
 ///     // python: numpy.load("out/images-0000-000000.npy")
 ///
-/// - Parameter onBatch: called after each batch is written (progress).
+/// - Parameters:
+///   - explain: also write `OUT/params-EEEE-BBBBBB.json`, every sample's steps as torchvision calls (``ExplainRecord``).
+///   - onBatch: called after each batch is written (progress).
 /// - Throws: ``LoaderError`` from the loader, or when a file cannot be written.
 @discardableResult
 public func export(
     _ sequence: ImageBatchSequence, to directory: String, epochs: Int = 1, workers: Int = 0, maxQueueSize: Int = 10,
-    maxBatches: Int? = nil, logger: Logger = Logger(label: "augload"), onBatch: (Batch, Loader) -> Void = { _, _ in }
+    maxBatches: Int? = nil, explain: Bool = false, logger: Logger = Logger(label: "augload"),
+    onBatch: (Batch, Loader) -> Void = { _, _ in }
 ) throws(LoaderError) -> ExportReport {
     let begin = monotonicSeconds()
     if mkdir(directory, 0o755) != 0 && errno != EEXIST {
@@ -53,8 +56,13 @@ public func export(
     let loader = try Loader(sequence, workers: workers, maxQueueSize: maxQueueSize, epochs: epochs, logger: logger)
     defer { loader.close() }
     var report = ExportReport(directory: directory, workers: workers)
+    var record = explain ? ExplainRecord(sequence) : nil
     while maxBatches.map({ report.batches < $0 }) ?? true, let batch = try loader.next() {
         try NPYWriter.write(batch, to: directory)
+        if record != nil {
+            let replaced = Set(loader.statistics.skipped.map(\.path))
+            try record!.write(epoch: batch.epoch, index: batch.index, replaced: replaced, to: directory)
+        }
         report.batches += 1
         report.images += batch.count
         onBatch(batch, loader)

@@ -66,6 +66,19 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     /// ``Pipeline/maxSide``). It defines the output whether or not the cache is on, so the batches
     /// stay the same bytes with and without the cache; nil: no bound.
     public var cacheMaxSide: Int? = nil
+    /// `--auto-augment`: `trivialaugment`, `randaugment[:N[:M]]` or `autoaugment` (torchvision's
+    /// policies, see ``RecipeOptions/autoAugment(_:)``); nil: none.
+    public var autoAugment: String? = nil
+    /// `--color-jitter B[,C,S[,H]]` (``RecipeOptions/colorJitter(_:)``); nil: none.
+    public var colorJitter: String? = nil
+    /// `--grayscale P`: the chance a sample becomes gray (0: never).
+    public var grayscale = 0.0
+    /// `--blur K[,SMIN,SMAX]` (``RecipeOptions/blur(_:)``); nil: none.
+    public var blur: String? = nil
+    /// `--erasing P`: torchvision's RandomErasing after normalisation (0: never).
+    public var erasing = 0.0
+    /// `--erasing-value`: `0` or `random` (standard normal values, float32 output only).
+    public var erasingValue = "0"
 
     public init() {}
 
@@ -95,6 +108,27 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
         {
             throw invalid("mean and std need 3 finite values each and std must be non-zero, got \(mean) / \(std)")
         }
+        do throws(RecipeOptions.Invalid) {
+            if let autoAugment { _ = try RecipeOptions.autoAugment(autoAugment) }
+            if let colorJitter { _ = try RecipeOptions.colorJitter(colorJitter) }
+            if let blur { _ = try RecipeOptions.blur(blur) }
+            try RecipeOptions.probability(grayscale, option: "grayscale")
+            try RecipeOptions.probability(erasing, option: "erasing")
+        } catch {
+            throw invalid(error.message)
+        }
+        if erasingValue != "0" && erasingValue != "random" {
+            throw invalid("erasing value must be 0 or random, got '\(erasingValue)'")
+        }
+        if erasing > 0 && erasingValue == "random" && dtype == .uint8 {
+            throw invalid("erasing value random needs dtype float32 (standard normal values do not fit uint8)")
+        }
+        if size == 0 && (autoAugment != nil || erasing > 0) {
+            throw invalid("auto-augment and erasing need a fixed output size (size > 0)")
+        }
+        if dtype == .uint8 && (mean != [0, 0, 0] || std != [1, 1, 1]) {
+            throw invalid("normalize, mean and std apply to dtype float32 only (uint8 output is the pixel bytes)")
+        }
         if decode.maxPixels < 1 { throw invalid("the pixel limit must be at least 1, got \(decode.maxPixels)") }
         if size > 0 && size * size > decode.maxPixels {
             throw invalid("size \(size) makes \(size * size) pixels per image, above the pixel limit \(decode.maxPixels)")
@@ -122,7 +156,13 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
         case .v: steps.append(Flip(horizontal: 0, vertical: 0.5))
         case .hv: steps.append(Flip(horizontal: 0.5, vertical: 0.5))
         }
+        // Recipe steps, in timm's order; the options are validated (a bad string adds nothing here).
+        if let policy = autoAugment.flatMap({ try? RecipeOptions.autoAugment($0) }) { steps.append(AutoAugmentation(policy)) }
+        if let jitter = colorJitter.flatMap({ try? RecipeOptions.colorJitter($0) }) { steps.append(jitter) }
+        if grayscale > 0 && grayscale <= 1 { steps.append(RandomGrayscale(probability: grayscale)) }
+        if let blur = blur.flatMap({ try? RecipeOptions.blur($0) }) { steps.append(blur) }
         if noise > 0 { steps.append(GaussianNoise(sigma: noise)) }
+        if erasing > 0 && erasing <= 1 { steps.append(RandomErasing(probability: erasing, randomValues: erasingValue == "random")) }
         return steps
     }
 

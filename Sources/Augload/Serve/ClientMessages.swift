@@ -82,6 +82,12 @@ struct ClientOptions: Decodable {
     var remainder: String?
     var cache: String?
     var cacheMaxSide: Int?
+    var autoAugment: String?
+    var colorJitter: String?
+    var grayscale: Double?
+    var blur: String?
+    var erasing: Double?
+    var erasingValue: String?
 
     /// The sequence options these describe, validated.
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option and the allowed values.
@@ -102,6 +108,12 @@ struct ClientOptions: Decodable {
         o.dropLast = dropLast ?? o.dropLast
         o.cache = cache ?? o.cache
         o.cacheMaxSide = cacheMaxSide ?? o.cacheMaxSide
+        o.autoAugment = autoAugment ?? o.autoAugment
+        o.colorJitter = colorJitter ?? o.colorJitter
+        o.grayscale = grayscale ?? o.grayscale
+        o.blur = blur ?? o.blur
+        o.erasing = erasing ?? o.erasing
+        o.erasingValue = erasingValue ?? o.erasingValue
         o.decode.strict = strict ?? o.decode.strict
         o.decode.maxPixels = maxPixels ?? o.decode.maxPixels
         o.sharding = Sharding(

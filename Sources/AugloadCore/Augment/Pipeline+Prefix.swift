@@ -119,9 +119,10 @@ extension Pipeline {
         var local = plan.random
         let size = try finishSteps(
             from: plan.next, flipH: plan.suffix.flipH, flipV: plan.suffix.flipV, random: &local, workspace: &workspace
-        ) { image, flipH, flipV, sigma, random throws(DecodeError) in
+        ) { image, flipH, flipV, sigma, erasing, random throws(DecodeError) in
             try emit(
-                image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
+                image, flipH: flipH, flipV: flipV, sigma: sigma, erasing: erasing, random: &random, into: destination,
+                width: width, height: height)
         }
         random = local
         return size

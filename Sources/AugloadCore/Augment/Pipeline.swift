@@ -65,6 +65,8 @@ public struct Pipeline: Sendable {
         public var prefix = Image()
         /// The file's image bounded by ``Pipeline/maxSide``, when it was.
         var bounded = Image()
+        /// Buffers of the recipe steps.
+        var recipe = RecipeScratch()
         /// What the decoder recovered from in the last sample run with this workspace.
         public internal(set) var lastWarnings = DecodeWarnings()
         public init() {}
@@ -97,15 +99,16 @@ public struct Pipeline: Sendable {
         width: Int?, height: Int?
     ) throws(DecodeError) -> (width: Int, height: Int) {
         try realize(bytes: bytes, random: &random, workspace: &workspace) {
-            image, flipH, flipV, sigma, random throws(DecodeError) in
+            image, flipH, flipV, sigma, erasing, random throws(DecodeError) in
             try emit(
-                image, flipH: flipH, flipV: flipV, sigma: sigma, random: &random, into: destination, width: width, height: height)
+                image, flipH: flipH, flipV: flipV, sigma: sigma, erasing: erasing, random: &random, into: destination,
+                width: width, height: height)
         }
     }
 
     /// The output pass of ``run(bytes:random:workspace:into:width:height:)``: checks the size and writes the sample.
     func emit(
-        _ image: Image, flipH: Bool, flipV: Bool, sigma: Float, random: inout SampleRandom,
+        _ image: Image, flipH: Bool, flipV: Bool, sigma: Float, erasing: RandomErasing.Box?, random: inout SampleRandom,
         into destination: UnsafeMutableRawPointer,
         width: Int?, height: Int?
     ) throws(DecodeError) -> (width: Int, height: Int) {
@@ -115,15 +118,18 @@ public struct Pipeline: Sendable {
                 message: "the pipeline produced \(image.width)x\(image.height) but the batch holds \(width)x\(height) images")
         }
         output.emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: destination)
+        if let erasing { output.erase(erasing, width: image.width, height: image.height, into: destination) }
         return (image.width, image.height)
     }
 
     /// Runs the steps on bytes and returns the augmented image (flips and noise applied, uint8).
     public func augment(bytes: [UInt8], random: inout SampleRandom, workspace: inout Workspace) throws(DecodeError) -> Image {
-        try realize(bytes: bytes, random: &random, workspace: &workspace) { image, flipH, flipV, sigma, random in
+        try realize(bytes: bytes, random: &random, workspace: &workspace) { image, flipH, flipV, sigma, erasing, random in
             var out = Image(width: image.width, height: image.height)
             out.pixels.withUnsafeMutableBytes { buf in
-                OutputFormat().emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: buf.baseAddress!)
+                let format = OutputFormat()
+                format.emit(image, flipH: flipH, flipV: flipV, noiseSigma: sigma, random: &random, into: buf.baseAddress!)
+                if let erasing { format.erase(erasing, width: image.width, height: image.height, into: buf.baseAddress!) }
             }
             return out
         }
@@ -131,7 +137,7 @@ public struct Pipeline: Sendable {
 
     private func realize<R>(
         bytes: [UInt8], random: inout SampleRandom, workspace: inout Workspace,
-        finish: (Image, Bool, Bool, Float, inout SampleRandom) throws(DecodeError) -> R
+        finish: (Image, Bool, Bool, Float, RandomErasing.Box?, inout SampleRandom) throws(DecodeError) -> R
     ) throws(DecodeError) -> R {
         let header = try ImageDecoder.header(bytes, options: decodeOptions)
         let source = sourceSize(width: header.width, height: header.height)
@@ -173,19 +179,16 @@ public struct Pipeline: Sendable {
     }
 
     /// The rest of a sample once its planned geometry is realised in `workspace.result`: the steps
-    /// from `next` on, applied to pixels (a trailing ``GaussianNoise`` fused into `finish`).
+    /// from `next` on, applied to pixels; a trailing ``RandomErasing`` (its box drawn after the
+    /// other steps) and before it a trailing ``GaussianNoise`` are left to `finish`, the output pass.
     func finishSteps<R>(
         from next: Int, flipH: Bool, flipV: Bool, random: inout SampleRandom, workspace: inout Workspace,
-        finish: (Image, Bool, Bool, Float, inout SampleRandom) throws(DecodeError) -> R
+        finish: (Image, Bool, Bool, Float, RandomErasing.Box?, inout SampleRandom) throws(DecodeError) -> R
     ) throws(DecodeError) -> R {
-        var rest = steps[next...]
-        var sigma: Float = 0
-        if let noise = rest.last as? GaussianNoise {
-            sigma = noise.sigma
-            rest = rest.dropLast()
-        }
+        let (rest, sigma, erasing) = outputSteps(from: next)
         if rest.isEmpty {
-            return try finish(workspace.result, flipH, flipV, sigma, &random)
+            let box = erasing?.draw(width: workspace.result.width, height: workspace.result.height, random: &random)
+            return try finish(workspace.result, flipH, flipV, sigma, box, &random)
         }
         var image = workspace.result
         if flipH || flipV {
@@ -194,7 +197,30 @@ public struct Pipeline: Sendable {
             flips.flipV = flipV
             image = GeometryRealizer.realize(flips, from: image, resampler: &workspace.resampler)
         }
-        for step in rest { step.apply(to: &image, random: &random) }
-        return try finish(image, false, false, sigma, &random)
+        for step in rest {
+            if let recipe = step as? any RecipeStep {
+                for op in recipe.draw(width: image.width, height: image.height, random: &random) {
+                    op.apply(to: &image, scratch: &workspace.recipe)
+                }
+            } else {
+                step.apply(to: &image, random: &random)
+            }
+        }
+        let box = erasing?.draw(width: image.width, height: image.height, random: &random)
+        return try finish(image, false, false, sigma, box, &random)
+    }
+
+    /// The steps from `next` on, less what the output pass does: a trailing ``RandomErasing`` and,
+    /// before it, a trailing ``GaussianNoise`` (its sigma).
+    func outputSteps(from next: Int) -> (rest: ArraySlice<any Augmentation>, sigma: Float, erasing: RandomErasing?) {
+        var rest = steps[next...]
+        let erasing = rest.last as? RandomErasing
+        if erasing != nil { rest = rest.dropLast() }
+        var sigma: Float = 0
+        if let noise = rest.last as? GaussianNoise {
+            sigma = noise.sigma
+            rest = rest.dropLast()
+        }
+        return (rest, sigma, erasing)
     }
 }

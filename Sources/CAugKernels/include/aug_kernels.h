@@ -83,6 +83,57 @@ void aug_emit_row_u8(const uint8_t *_Nonnull row, int32_t width, int32_t flip_h,
                      const float *_Nullable noise, const float *_Nonnull amp,
                      uint8_t *_Nonnull dst, ptrdiff_t channel_stride, ptrdiff_t step);
 
+// MARK: - Recipe steps (torchvision.transforms.v2.functional on uint8 RGB images)
+//
+// Each kernel below gives what the torchvision v2 function of the same name gives on a uint8
+// image tensor (the same float32 arithmetic where torchvision computes in float, the same
+// truncation or rounding back to uint8), on a packed RGB8 image of `width x height` pixels
+// (row stride width*3), in place. Blend factors are doubles, as Python passes them: torch rounds
+// the factor and `1 - factor` to float32 separately. Colour family: aug_colour.c; geometry family: aug_geometry.c.
+
+/// `adjust_brightness(img, factor)`: blend with black.
+void aug_adjust_brightness(uint8_t *_Nonnull px, int32_t width, int32_t height, double factor);
+/// `adjust_contrast(img, factor)`: blend with the mean of the image's grayscale.
+void aug_adjust_contrast(uint8_t *_Nonnull px, int32_t width, int32_t height, double factor);
+/// `adjust_saturation(img, factor)`: blend with the image's grayscale.
+void aug_adjust_saturation(uint8_t *_Nonnull px, int32_t width, int32_t height, double factor);
+/// `adjust_hue(img, hue_factor)`, hue_factor in [-0.5, 0.5]: through HSV.
+void aug_adjust_hue(uint8_t *_Nonnull px, int32_t width, int32_t height, float hue_factor);
+/// `adjust_sharpness(img, factor)`: blend with a 3x3 smoothed image (borders kept).
+/// `scratch` holds width*height*3 bytes.
+void aug_adjust_sharpness(uint8_t *_Nonnull px, int32_t width, int32_t height, double factor,
+                          uint8_t *_Nonnull scratch);
+/// `rgb_to_grayscale(img, num_output_channels=3)`.
+void aug_grayscale(uint8_t *_Nonnull px, int32_t width, int32_t height);
+/// `posterize(img, bits)`, bits in 0...8.
+void aug_posterize(uint8_t *_Nonnull px, int32_t width, int32_t height, int32_t bits);
+/// `solarize(img, threshold)`: values >= threshold inverted.
+void aug_solarize(uint8_t *_Nonnull px, int32_t width, int32_t height, float threshold);
+/// `autocontrast(img)`: each channel stretched to 0...255.
+void aug_autocontrast(uint8_t *_Nonnull px, int32_t width, int32_t height);
+/// `equalize(img)`: each channel's histogram equalised.
+void aug_equalize(uint8_t *_Nonnull px, int32_t width, int32_t height);
+/// `invert(img)`.
+void aug_invert(uint8_t *_Nonnull px, int32_t width, int32_t height);
+/// `gaussian_blur(img, kernel_size=[kx, ky], sigma=[sx, sy])` (odd sizes; reflect padding).
+/// `scratch` holds width*height*3 floats.
+void aug_gaussian_blur(uint8_t *_Nonnull px, int32_t width, int32_t height, int32_t kx, int32_t ky,
+                       float sx, float sy, float *_Nonnull scratch);
+
+/// torchvision's `_get_inverse_affine_matrix(center, angle, translate, scale, shear)` (degrees;
+/// center relative to the image centre, as v2's `affine` and `rotate` pass it): the 2x3 matrix
+/// from output to input coordinates, computed in double as Python does, rounded to float.
+void aug_inverse_affine_matrix(double center_x, double center_y, double angle, double translate_x,
+                               double translate_y, double scale, double shear_x, double shear_y,
+                               float matrix[_Nonnull 6]);
+/// `affine`/`rotate` with `InterpolationMode.NEAREST`, `expand=False` and `fill`: output pixel
+/// (x, y) of `dst` (width x height, like `src`) takes the nearest input pixel of `matrix` (from
+/// `aug_inverse_affine_matrix`), sampled as `affine_grid` + `grid_sample(align_corners=False)`
+/// sample it, or `fill` outside the image.
+void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t height,
+                        const float matrix[_Nonnull 6], const uint8_t fill[_Nonnull 3],
+                        uint8_t *_Nonnull dst);
+
 #ifdef __cplusplus
 }
 #endif

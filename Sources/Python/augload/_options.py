@@ -193,6 +193,33 @@ def _dataset(folder: Any, files: Any, labels: Any, classes: Any) -> dict[str, An
     return dataset
 
 
+def _recipe(auto_augment: Any, color_jitter: Any, grayscale: Any, blur: Any, erasing: Any, erasing_value: Any) -> dict[str, Any]:
+    """The recipe steps' options, in the engine's string forms. Their forms and ranges are the
+    engine's (``RecipeOptions`` in Swift, one parser for the CLI and this package): a bad value comes
+    back from the engine as a ValueError naming the option; only kinds are checked here."""
+    options: dict[str, Any] = {}
+    if auto_augment is not None:
+        if not isinstance(auto_augment, str):
+            raise TypeError(f"auto_augment must be a str such as 'trivialaugment', got {type(auto_augment).__name__}")
+        options["auto_augment"] = auto_augment
+    for name, value in (("color_jitter", color_jitter), ("blur", blur)):
+        if value is None:
+            continue
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            value = ",".join(repr(float(v)) if name == "color_jitter" or i else str(int(v)) for i, v in enumerate(value))
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a number, a sequence of numbers or a str, got {type(value).__name__}")
+        options[name] = value
+    options["grayscale"] = _float("grayscale", grayscale, 0.0, 1.0)
+    options["erasing"] = _float("erasing", erasing, 0.0, 1.0)
+    if erasing_value not in (0, "0", "random") or isinstance(erasing_value, bool):
+        raise ValueError(f"erasing_value must be 0 or 'random', got {erasing_value!r}")
+    options["erasing_value"] = str(erasing_value)
+    return options
+
+
 def validate(
     folder: Any = None,
     *,
@@ -223,6 +250,12 @@ def validate(
     max_pixels: Any = None,
     cache: Any = None,
     cache_max_side: Any = None,
+    auto_augment: Any = None,
+    color_jitter: Any = None,
+    grayscale: Any = 0.0,
+    blur: Any = None,
+    erasing: Any = 0.0,
+    erasing_value: Any = 0,
     environ: Optional[Mapping[str, str]] = None,
 ) -> Settings:
     """Checks every argument of :class:`augload.Loader`; see its docstring for their meaning.
@@ -233,7 +266,7 @@ def validate(
         FileNotFoundError: ``folder`` is not a directory.
     """
     options: dict[str, Any] = {
-        "batch_size": _int("batch_size", batch_size, 1),
+        "batch_size": _int("batch_size", batch_size, 1, 1 << 20),  # the engine's cap
         "size": _int("size", size, 0, 16384),
         "crop": _choice("crop", crop),
         "flip": _choice("flip", flip),
@@ -266,6 +299,7 @@ def validate(
         options["cache"] = _cache(cache)
     if cache_max_side is not None:
         options["cache_max_side"] = _int("cache_max_side", cache_max_side, 1, 65536)
+    options.update(_recipe(auto_augment, color_jitter, grayscale, blur, erasing, erasing_value))
 
     if rank is None or world_size is None:
         env_rank, env_size = _environment_shard(os.environ if environ is None else environ)

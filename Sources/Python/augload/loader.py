@@ -91,6 +91,15 @@ class Loader:
             (FFCV's bounded resolution, so a cache of large photos fits). It defines the output
             with or without ``cache``: a larger image is resized so that side is
             ``cache_max_side``, then cropped and resized as usual.
+        auto_augment: torchvision's per-sample policy, ``"trivialaugment"``,
+            ``"randaugment[:NUM_OPS[:MAGNITUDE]]"`` (2, 9) or ``"autoaugment"`` (ImageNet).
+        color_jitter: ColorJitter strengths: ``b`` (brightness, contrast and saturation),
+            ``(b, c, s)`` or ``(b, c, s, hue)``. grayscale: RandomGrayscale's probability.
+        blur: GaussianBlur: an odd kernel side ``k``, or ``(k, sigma_min, sigma_max)``.
+        erasing: RandomErasing's probability, applied after normalisation as in torchvision's
+            recipes; erasing_value: ``0`` or ``"random"`` (standard normal values, float32 only).
+            These steps are defined as ``torchvision.transforms.v2``; ``augload export --explain``
+            records each sample's calls.
         queue: slots in the ring (10, at least 2): batches prefetched plus batches you still
             hold, counting the one a ``for`` loop's variable names while it fetches the next.
         epochs: epochs the engine produces (None = unbounded; iteration after the last is empty).
@@ -137,6 +146,12 @@ class Loader:
         max_pixels: Optional[int] = None,
         cache: Union[str, "os.PathLike[str]", None] = None,
         cache_max_side: Optional[int] = None,
+        auto_augment: Optional[str] = None,
+        color_jitter: Union[float, Sequence[float], str, None] = None,
+        grayscale: float = 0.0,
+        blur: Union[int, Sequence[float], str, None] = None,
+        erasing: float = 0.0,
+        erasing_value: Union[int, str] = 0,
     ) -> None:
         self._closed = True  # until the engine runs; close() and __del__ rely on it
         self._failure: Optional[BaseException] = None

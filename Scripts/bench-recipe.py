@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The per-sample part of torchvision's ResNet-50 v2 recipe, augload beside PyTorch, in one run.
+
+    .venv-test/bin/python Scripts/bench-recipe.py peers-data/ds/jpeg --engine ENGINE [--workers 2] [--n 1000]
+
+Recipe: RandomResizedCrop 176 (antialiased), horizontal flip, TrivialAugmentWide, float32 NCHW
+scaled to [0, 1], ImageNet normalisation, RandomErasing 0.1; batches of 64.
+  - PyTorch: `DataLoader(num_workers=W, persistent_workers=True)` over an ImageFolder-like
+    dataset decoding with PIL and `torchvision.transforms.v2` doing the recipe; 2 epochs, the
+    second (warm) epoch's img/s.
+  - augload: `ENGINE bench` (the engine's own measure: steady img/s and CPU ms per image,
+    workers processes) on the same files: the recipe, the recipe without TrivialAugmentWide and
+    RandomErasing (the cost of the new steps), RandAugment(2, 9), AutoAugment and ColorJitter(0.4,
+    0.4, 0.4, 0.1) in their place; then the recipe with `--cache ram` over 3 epochs (the first
+    epoch and the later ones).
+Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+RECIPE = ["--size", "176", "--crop", "resized", "--flip", "h", "--dtype", "float32", "--layout", "nchw",
+          "--normalize", "imagenet"]  # fmt: skip
+VARIANTS = {
+    "recipe (TrivialAugmentWide + RandomErasing 0.1)": ["--auto-augment", "trivialaugment", "--erasing", "0.1"],
+    "without TrivialAugmentWide and RandomErasing": [],
+    "RandAugment(2, 9) + RandomErasing 0.1": ["--auto-augment", "randaugment:2:9", "--erasing", "0.1"],
+    "AutoAugment(ImageNet) + RandomErasing 0.1": ["--auto-augment", "autoaugment", "--erasing", "0.1"],
+    "ColorJitter(0.4, 0.4, 0.4, 0.1) + RandomErasing 0.1": ["--color-jitter", "0.4,0.4,0.4,0.1", "--erasing", "0.1"],
+}
+
+
+def files_of(root: str, n: int) -> list[tuple[str, int]]:
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    items = [(os.path.join(root, c, f), i) for i, c in enumerate(classes) for f in sorted(os.listdir(os.path.join(root, c)))]
+    return items[:n]
+
+
+def torch_recipe(items: list[tuple[str, int]], workers: int) -> float:
+    import torch
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    transform = v2.Compose([
+        v2.RandomResizedCrop(176, antialias=True), v2.RandomHorizontalFlip(), v2.TrivialAugmentWide(),
+        v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]), v2.RandomErasing(0.1),
+    ])  # fmt: skip
+
+    class Files(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(items)
+
+        def __getitem__(self, i: int):
+            path, label = items[i]
+            with Image.open(path) as image:
+                return transform(image.convert("RGB")), label
+
+    loader = torch.utils.data.DataLoader(
+        Files(), batch_size=64, shuffle=True, num_workers=workers, persistent_workers=workers > 0,
+        multiprocessing_context="spawn" if workers else None,
+    )  # fmt: skip
+    rates = []
+    for _ in range(2):
+        start, count = time.perf_counter(), 0
+        for images, _ in loader:
+            count += images.shape[0]
+        rates.append(count / (time.perf_counter() - start))
+    return rates[1]
+
+
+def augload_bench(engine: str, files: str, n: int, workers: int, extra: list[str], cache: bool) -> dict:
+    command = [engine, "bench", "--files", files, "--workers", str(workers), "--images", str(n), "--json", *RECIPE, *extra]
+    if cache:
+        command += ["--epochs", "3", "--cache", "ram"]
+    run = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)["runs"]
+    return run[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("root")
+    parser.add_argument("--engine", required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--n", type=int, default=1000)
+    args = parser.parse_args()
+    items = files_of(args.root, args.n)
+    listing = os.path.join("/tmp", f"bench-recipe-{os.getpid()}.csv")
+    with open(listing, "w") as f:
+        f.writelines(f"{path},{label}\n" for path, label in items)
+    print(f"PyTorch DataLoader, {args.workers} workers ...", file=sys.stderr)
+    torch_rate = torch_recipe(items, args.workers)
+    print("| pipeline | img/s | × PyTorch | CPU ms/img | CPU vs without the new steps |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| PyTorch DataLoader + torchvision v2, the recipe (warm epoch) | {torch_rate:.0f} | 1.0 | | |")
+    runs = {name: augload_bench(args.engine, listing, len(items), args.workers, extra, False) for name, extra in VARIANTS.items()}
+    plain = runs["without TrivialAugmentWide and RandomErasing"]["steadyCPUMillisecondsPerImage"]
+    for name, run in runs.items():
+        rate, cpu = run["steadyImagesPerSecond"], run["steadyCPUMillisecondsPerImage"]
+        print(f"| augload, {name} | {rate:.0f} | {rate / torch_rate:.1f} | {cpu:.2f} | {cpu / plain - 1:+.0%} |")
+    cached = augload_bench(args.engine, listing, len(items), args.workers, VARIANTS[next(iter(VARIANTS))], True)
+    first, later = cached["firstEpochImagesPerSecond"], cached["laterEpochsImagesPerSecond"]
+    print(f"| augload, the recipe, --cache ram: first epoch | {first:.0f} | {first / torch_rate:.1f} | | |")
+    print(f"| augload, the recipe, --cache ram: later epochs | {later:.0f} | {later / torch_rate:.1f} | | |")
+    os.remove(listing)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+import AugloadCore
+import FoundationEssentials
+
+/// `export --explain`: beside each batch, `params-EEEE-BBBBBB.json`, one entry per sample — its
+/// path, label, index in the dataset and the calls that made it (``Pipeline/explain(header:random:)``),
+/// named as `torchvision.transforms.v2.functional` names them, so anyone can replay the batch.
+///
+/// Made in the exporting process from the batch's order and each file's header (no pixels, no
+/// word from the workers): the draws are a pure function of (seed, epoch, sample) and the sizes.
+/// A sample whose file was replaced under `--on-error skip` is listed with `"replaced": true` and
+/// no calls (its replacement keeps its randomness but not its size).
+struct ExplainRecord {
+    struct Entry: Encodable {
+        var path: String
+        var label: Int
+        var sample: Int
+        var replaced: Bool
+        var ops: [ExplainCall]?
+    }
+
+    let sequence: ImageBatchSequence
+    var file = FileBytes()
+
+    init(_ sequence: ImageBatchSequence) { self.sequence = sequence }
+
+    /// Writes `directory/params-EEEE-BBBBBB.json` for `batch`; `replaced` holds the paths skipped so far.
+    mutating func write(epoch: Int, index: Int, replaced: Set<String>, to directory: String) throws(LoaderError) {
+        let order: ImageBatchSequence.Order
+        do {
+            order = try ImageBatchSequence.Order(try sequence.order(epoch: epoch, index: index))
+        } catch {
+            throw LoaderError(.usage, "cannot explain batch \(index) of epoch \(epoch): \(error)")
+        }
+        var entries: [Entry] = []
+        for sample in order.samples {
+            var entry = Entry(path: sample.path, label: Int(sample.label), sample: sample.index, replaced: true, ops: nil)
+            if !replaced.contains(sample.path), let header = header(of: sample.path) {
+                var random = SampleRandom(seed: sequence.options.seed, epoch: epoch, sample: sample.index, stream: RandomStream.augment)
+                entry.ops = sequence.pipeline.explain(header: header, random: &random)
+                entry.replaced = false
+            }
+            entries.append(entry)
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try TypeCodec.encodeJSON(entries)
+        } catch {
+            throw LoaderError(.system, "cannot encode the explain record: \(error)")
+        }
+        let name = "params-\(Self.pad(epoch, 4))-\(Self.pad(index, 6)).json"
+        try NPYWriter.writeFile(path: "\(directory)/\(name)", prefix: bytes, data: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    private mutating func header(of path: String) -> ImageHeader? {
+        do throws(DecodeError) {
+            try file.read(path: path)
+            return try ImageDecoder.header(file.bytes, options: sequence.options.decode)
+        } catch {
+            return nil
+        }
+    }
+
+    static func pad(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+}

@@ -1,0 +1,176 @@
+// aug_geometry.c — the geometry recipe steps: torchvision's inverse affine matrix, and `affine`/`rotate`
+// with nearest sampling (ShearX/Y, TranslateX/Y and Rotate of the AutoAugment family).
+//
+// Why C, and why this arithmetic: nearest sampling copies whole pixels, so a sampling position on
+// the other side of a .5 boundary than torch's moves a pixel, and many positions sit exactly on one
+// (a 90-degree turn of a non-square image puts half of them there; see
+// Scripts/recipe/conformance_geometry.py). To take the same pixels as torchvision, the float32
+// operations below are torch's, in torch's order:
+//
+//   - `_affine_grid`: the base grid (x - (w - 1)/2, y - (h - 1)/2, 1), exact half-integers; the
+//     matrix divided by (0.5w, 0.5h) in float32; then `bmm` of the grid by it. From 67 pixels up
+//     that is MKL's sgemm, which on x86-64 with FMA computes acc = x*a, acc = fma(y, b, acc),
+//     acc + c; below (3 * pixels * 2 < 400) ATen's own loop, (x*a + y*b) + c unfused. (Measured on
+//     torch 2.15 with MKL; a torch whose BLAS does not fuse moves some tie pixels.)
+//   - `grid_sample(mode="nearest", align_corners=False, padding_mode="zeros")`: the position
+//     (g + 1) * (size/2) - 0.5, rounded half to even; outside the image when the rounded index is
+//     outside 0 ..< size, where `_apply_grid_transform`'s mask channel samples 0 and `fill` goes.
+//
+// `rotate(img, angle)` is this with the matrix of (centre 0, -(angle mod 360), no translation,
+// scale 1, no shear), the modulo as Python's (result in [0, 360)), which `rotate` takes first; its
+// fast paths (0, 180, and 90/270 on square images) give the same pixels.
+//
+// The body for x86-64 with FMA has a per-function target attribute and is chosen at run time (and
+// skipped under `aug_kernels_force_portable`); the portable body calls `fmaf`, correctly rounded by
+// C99. Both give the same bytes.
+#include "aug_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define AUG_HAVE_FMA_BODY 1
+#else
+#define AUG_HAVE_FMA_BODY 0
+#endif
+
+// MARK: - Matrix
+
+void aug_inverse_affine_matrix(double center_x, double center_y, double angle, double translate_x,
+                               double translate_y, double scale, double shear_x, double shear_y,
+                               float matrix[_Nonnull 6]) {
+    // torchvision.transforms.v2.functional._geometry._get_inverse_affine_matrix(inverted=True),
+    // operation for operation (math.radians is x * (pi / 180)).
+    static const double deg_to_rad = 3.14159265358979323846 / 180.0;
+    double rot = angle * deg_to_rad;
+    double sx = shear_x * deg_to_rad;
+    double sy = shear_y * deg_to_rad;
+
+    double cos_sy = cos(sy);
+    double tan_sx = tan(sx);
+    double rot_minus_sy = rot - sy;
+    double cx_plus_tx = center_x + translate_x;
+    double cy_plus_ty = center_y + translate_y;
+
+    double a = cos(rot_minus_sy) / cos_sy;
+    double b = -(a * tan_sx + sin(rot));
+    double c = sin(rot_minus_sy) / cos_sy;
+    double d = cos(rot) - c * tan_sx;
+
+    double m0 = d / scale, m1 = -b / scale, m3 = -c / scale, m4 = a / scale;
+    double m2 = 0.0 + (center_x - m0 * cx_plus_tx - m1 * cy_plus_ty);
+    double m5 = 0.0 + (center_y - m3 * cx_plus_tx - m4 * cy_plus_ty);
+
+    matrix[0] = (float)m0;
+    matrix[1] = (float)m1;
+    matrix[2] = (float)m2;
+    matrix[3] = (float)m3;
+    matrix[4] = (float)m4;
+    matrix[5] = (float)m5;
+}
+
+// MARK: - Sampling
+
+/// One axis of the grid: coefficients of x, y and 1 already divided by half the image size, and
+/// grid_sample's unnormalisation for that size.
+typedef struct axis_map {
+    float a, b, c;
+    float half_size;  ///< size / 2
+    float limit;      ///< size, as float
+} axis_map;
+
+static axis_map make_axis(float a, float b, float c, int32_t size) {
+    // `theta.transpose(1, 2).div_(torch.tensor([0.5 * w, 0.5 * h]))`, in float32.
+    float half = (float)(0.5 * (double)size);
+    axis_map m = {a / half, b / half, c / half, (float)size / 2.0f, (float)size};
+    return m;
+}
+
+/// nearbyint of a float32 with |v| < 2^23 under the default rounding mode (half to even), without a
+/// libm call: adding 2^23 leaves no fraction bits, so the addition rounds; subtracting is exact.
+static inline float round_even(float v) {
+    const float big = 8388608.0f;  // 2^23
+    return v >= 0.0f ? (v + big) - big : -((-v + big) - big);
+}
+
+/// The rounded input index for grid value `g`, or -1 when it falls outside 0 ..< size.
+static inline int32_t sample_index(float g, const axis_map *m) {
+    float u = (g + 1.0f) * m->half_size - 0.5f;
+    // Rounded indices outside [0, size) need no exact rounding; this also sends NaN out.
+    if (!(u > -1.0f && u < m->limit)) return -1;
+    float r = round_even(u);
+    int32_t i = (int32_t)r;
+    return (i >= 0 && (float)i < m->limit) ? i : -1;
+}
+
+/// The whole image. `fmaf` is correctly rounded wherever it runs: a library call in the portable body, one
+/// instruction once inlined into the FMA body.
+static inline __attribute__((always_inline)) void affine_rows(const uint8_t *src, int32_t width, int32_t height,
+                                                              axis_map mx, axis_map my, int fused,
+                                                              const uint8_t fill[3], uint8_t *dst) {
+    // The base grid: torch.linspace((1 - w) * 0.5, (w - 1) * 0.5, w), exact half-integers.
+    float x0 = (float)((1.0 - (double)width) * 0.5);
+    float y0 = (float)((1.0 - (double)height) * 0.5);
+    for (int32_t oy = 0; oy < height; oy++) {
+        float y = y0 + (float)oy;
+        uint8_t *out = dst + (size_t)oy * (size_t)width * 3;
+        for (int32_t ox = 0; ox < width; ox++, out += 3) {
+            float x = x0 + (float)ox;
+            float gx, gy;
+            if (fused) {
+                gx = fmaf(y, mx.b, x * mx.a) + mx.c;
+                gy = fmaf(y, my.b, x * my.a) + my.c;
+            } else {
+                gx = (x * mx.a + y * mx.b) + mx.c;
+                gy = (x * my.a + y * my.b) + my.c;
+            }
+            int32_t ix = sample_index(gx, &mx);
+            int32_t iy = sample_index(gy, &my);
+            const uint8_t *p = (ix < 0 || iy < 0) ? fill : src + ((size_t)iy * (size_t)width + (size_t)ix) * 3;
+            out[0] = p[0];
+            out[1] = p[1];
+            out[2] = p[2];
+        }
+    }
+}
+
+static void affine_portable(const uint8_t *src, int32_t width, int32_t height, axis_map mx, axis_map my, int fused,
+                            const uint8_t fill[3], uint8_t *dst) {
+    affine_rows(src, width, height, mx, my, fused, fill, dst);
+}
+
+#if AUG_HAVE_FMA_BODY
+__attribute__((target("fma"))) static void affine_fma(const uint8_t *src, int32_t width, int32_t height,
+                                                      axis_map mx, axis_map my, int fused, const uint8_t fill[3],
+                                                      uint8_t *dst) {
+    affine_rows(src, width, height, mx, my, fused, fill, dst);
+}
+
+static int have_fma(void) {
+    static int level = -1;
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return level;
+}
+#endif
+
+void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t height,
+                        const float matrix[_Nonnull 6], const uint8_t fill[_Nonnull 3],
+                        uint8_t *_Nonnull dst) {
+    if (width <= 0 || height <= 0) return;
+    axis_map mx = make_axis(matrix[0], matrix[1], matrix[2], width);
+    axis_map my = make_axis(matrix[3], matrix[4], matrix[5], height);
+    // ATen's bmm takes its naive unfused loop when contraction * rows * cols = 3 * pixels * 2 < 400.
+    int fused = (int64_t)width * (int64_t)height * 6 >= 400;
+#if AUG_HAVE_FMA_BODY
+    if (aug_kernels_simd_level() > 0 && have_fma()) {
+        affine_fma(src, width, height, mx, my, fused, fill, dst);
+        return;
+    }
+#endif
+    affine_portable(src, width, height, mx, my, fused, fill, dst);
+}
