@@ -38,13 +38,29 @@ VARIANTS = {
 
 def files_of(root: str, n: int) -> list[tuple[str, int]]:
     classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
-    items = [(os.path.join(root, c, f), i) for i, c in enumerate(classes) for f in sorted(os.listdir(os.path.join(root, c)))]
+    items = [(os.path.abspath(os.path.join(root, c, f)), i) for i, c in enumerate(classes) for f in sorted(os.listdir(os.path.join(root, c)))]
     return items[:n]
+
+
+class RecipeFiles:
+    """The PyTorch peer's dataset: PIL decode, then the recipe (module level: spawn pickles it)."""
+
+    def __init__(self, items: list[tuple[str, int]], transform) -> None:
+        self.items, self.transform = items, transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        path, label = self.items[i]
+        with Image.open(path) as image:
+            return self.transform(image.convert("RGB")), label
 
 
 def torch_recipe(items: list[tuple[str, int]], workers: int) -> float:
     import torch
-    from PIL import Image
     from torchvision.transforms import v2
 
     transform = v2.Compose([
@@ -52,19 +68,9 @@ def torch_recipe(items: list[tuple[str, int]], workers: int) -> float:
         v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True),
         v2.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]), v2.RandomErasing(0.1),
     ])  # fmt: skip
-
-    class Files(torch.utils.data.Dataset):
-        def __len__(self) -> int:
-            return len(items)
-
-        def __getitem__(self, i: int):
-            path, label = items[i]
-            with Image.open(path) as image:
-                return transform(image.convert("RGB")), label
-
     loader = torch.utils.data.DataLoader(
-        Files(), batch_size=64, shuffle=True, num_workers=workers, persistent_workers=workers > 0,
-        multiprocessing_context="spawn" if workers else None,
+        RecipeFiles(items, transform), batch_size=64, shuffle=True, num_workers=workers,
+        persistent_workers=workers > 0, multiprocessing_context="spawn" if workers else None,
     )  # fmt: skip
     rates = []
     for _ in range(2):
@@ -84,6 +90,7 @@ def augload_bench(engine: str, files: str, n: int, workers: int, extra: list[str
 
 
 def main() -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # spawned workers import this module
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root")
     parser.add_argument("--engine", required=True)

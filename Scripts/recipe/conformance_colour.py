@@ -5,7 +5,8 @@ Compiles aug_colour.c into a temporary shared library with clang, loads it with 
 real photos (the images under Fixtures/images and the first 40 of peers-data/ds/jpeg when it
 exists), compares every colour kernel at several parameter values with
 `torchvision.transforms.v2.functional` on the same uint8 [3, H, W] tensor: values within ±1,
-exact values, mean absolute difference, largest difference. Exits 1, naming them, when an image
+exact values, mean absolute difference, largest difference; and that the portable body gives the
+bytes of the FMA body. Exits 1, naming them, when an image
 misses 99.5 % within ±1 or a MAD of at most 0.25.
 
 Run from the repository root:  .venv-test/bin/python Scripts/recipe/conformance_colour.py
@@ -51,7 +52,7 @@ OPS = {
 def build(tmp: str) -> ctypes.CDLL:
     out = os.path.join(tmp, "colour.so")
     command = ["clang", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-I", os.path.join(KERNELS, "include"),
-               os.path.join(KERNELS, "aug_colour.c"), "-o", out, "-lm"]  # fmt: skip
+               os.path.join(KERNELS, "aug_colour.c"), os.path.join(KERNELS, "aug_kernels.c"), "-o", out, "-lm"]  # fmt: skip
     made = subprocess.run(command, capture_output=True, text=True)
     if made.returncode != 0 or made.stderr.strip():
         sys.exit(f"clang: {made.stderr}")
@@ -112,6 +113,11 @@ def main() -> int:
                 for path, image in images:
                     want = theirs(torch.from_numpy(image.copy())).numpy()
                     got = ours(lib, image, call)
+                    lib.aug_kernels_force_portable(1)
+                    portable = ours(lib, image, call)
+                    lib.aug_kernels_force_portable(0)
+                    if not np.array_equal(got, portable):
+                        failures.append(f"{path}: {op}({value}): the portable body differs from the FMA body")
                     diff = np.abs(got.astype(np.int32) - want.astype(np.int32))
                     within.append((diff <= 1).mean() * 100)
                     exact.append((diff == 0).mean() * 100)

@@ -11,6 +11,11 @@
 // (Scripts/recipe/conformance_colour.py measures it on real photos).
 //
 // Images are packed RGB8, `width * height` pixels, row stride width * 3.
+//
+// Each kernel is one body compiled twice: for CPUs with AVX2 and FMA (chosen at run time, as
+// aug_kernels.c chooses its bodies; `fmaf` is then one instruction and the loops vectorise) and
+// portable (`fmaf` from libm). Both give the same bytes: a fused multiply-add is exact either way,
+// and no float sum is reordered.
 #include "aug_kernels.h"
 
 #include <math.h>
@@ -39,13 +44,13 @@ static inline uint8_t blend(uint8_t v, float other, float ratio, float rest) {
     return trunc_u8(fmaf(other, rest, (float)v * ratio));
 }
 
-void aug_adjust_brightness(uint8_t *px, int32_t width, int32_t height, double factor) {
+static inline __attribute__((always_inline)) void aug_adjust_brightness_body(uint8_t *px, int32_t width, int32_t height, double factor) {
     size_t n = (size_t)width * (size_t)height * 3;
     float ratio = (float)factor;
     for (size_t i = 0; i < n; i++) px[i] = trunc_u8((float)px[i] * ratio);
 }
 
-void aug_adjust_saturation(uint8_t *px, int32_t width, int32_t height, double factor) {
+static inline __attribute__((always_inline)) void aug_adjust_saturation_body(uint8_t *px, int32_t width, int32_t height, double factor) {
     size_t n = (size_t)width * (size_t)height;
     float ratio = (float)factor, rest = (float)(1.0 - factor);
     for (size_t i = 0; i < n; i++) {
@@ -57,7 +62,7 @@ void aug_adjust_saturation(uint8_t *px, int32_t width, int32_t height, double fa
     }
 }
 
-void aug_adjust_contrast(uint8_t *px, int32_t width, int32_t height, double factor) {
+static inline __attribute__((always_inline)) void aug_adjust_contrast_body(uint8_t *px, int32_t width, int32_t height, double factor) {
     size_t n = (size_t)width * (size_t)height;
     if (n == 0) return;
     double sum = 0;
@@ -67,7 +72,7 @@ void aug_adjust_contrast(uint8_t *px, int32_t width, int32_t height, double fact
     for (size_t i = 0; i < n * 3; i++) px[i] = blend(px[i], mean, ratio, rest);
 }
 
-void aug_grayscale(uint8_t *px, int32_t width, int32_t height) {
+static inline __attribute__((always_inline)) void aug_grayscale_body(uint8_t *px, int32_t width, int32_t height) {
     size_t n = (size_t)width * (size_t)height;
     for (size_t i = 0; i < n; i++) {
         uint8_t *p = px + i * 3;
@@ -76,26 +81,26 @@ void aug_grayscale(uint8_t *px, int32_t width, int32_t height) {
     }
 }
 
-void aug_invert(uint8_t *px, int32_t width, int32_t height) {
+static inline __attribute__((always_inline)) void aug_invert_body(uint8_t *px, int32_t width, int32_t height) {
     size_t n = (size_t)width * (size_t)height * 3;
     for (size_t i = 0; i < n; i++) px[i] = (uint8_t)~px[i];
 }
 
-void aug_posterize(uint8_t *px, int32_t width, int32_t height, int32_t bits) {
+static inline __attribute__((always_inline)) void aug_posterize_body(uint8_t *px, int32_t width, int32_t height, int32_t bits) {
     if (bits >= 8) return;
     uint8_t mask = (uint8_t)(((1u << bits) - 1u) << (8 - bits));
     size_t n = (size_t)width * (size_t)height * 3;
     for (size_t i = 0; i < n; i++) px[i] &= mask;
 }
 
-void aug_solarize(uint8_t *px, int32_t width, int32_t height, float threshold) {
+static inline __attribute__((always_inline)) void aug_solarize_body(uint8_t *px, int32_t width, int32_t height, float threshold) {
     size_t n = (size_t)width * (size_t)height * 3;
     for (size_t i = 0; i < n; i++) {
         if ((float)px[i] >= threshold) px[i] = (uint8_t)~px[i];
     }
 }
 
-void aug_autocontrast(uint8_t *px, int32_t width, int32_t height) {
+static inline __attribute__((always_inline)) void aug_autocontrast_body(uint8_t *px, int32_t width, int32_t height) {
     size_t n = (size_t)width * (size_t)height;
     if (n == 0) return;
     for (int c = 0; c < 3; c++) {
@@ -115,7 +120,7 @@ void aug_autocontrast(uint8_t *px, int32_t width, int32_t height) {
     }
 }
 
-void aug_equalize(uint8_t *px, int32_t width, int32_t height) {
+static inline __attribute__((always_inline)) void aug_equalize_body(uint8_t *px, int32_t width, int32_t height) {
     size_t n = (size_t)width * (size_t)height;
     if (n == 0) return;
     for (int c = 0; c < 3; c++) {
@@ -138,7 +143,7 @@ void aug_equalize(uint8_t *px, int32_t width, int32_t height) {
     }
 }
 
-void aug_adjust_sharpness(uint8_t *px, int32_t width, int32_t height, double factor, uint8_t *scratch) {
+static inline __attribute__((always_inline)) void aug_adjust_sharpness_body(uint8_t *px, int32_t width, int32_t height, double factor, uint8_t *scratch) {
     if (width <= 2 || height <= 2) return;
     size_t stride = (size_t)width * 3;
     memcpy(scratch, px, stride * (size_t)height);
@@ -167,7 +172,7 @@ void aug_adjust_sharpness(uint8_t *px, int32_t width, int32_t height, double fac
 }
 
 // _rgb_to_hsv / hue shift / _hsv_to_rgb of torchvision v2, on one pixel in [0, 1] floats.
-void aug_adjust_hue(uint8_t *px, int32_t width, int32_t height, float hue_factor) {
+static inline __attribute__((always_inline)) void aug_adjust_hue_body(uint8_t *px, int32_t width, int32_t height, float hue_factor) {
     size_t n = (size_t)width * (size_t)height;
     const float to_unit = (float)(1.0 / 255.0);
     const float back = (float)(255.0 + 1.0 - 1e-3);
@@ -238,7 +243,7 @@ static inline int32_t reflect(int32_t i, int32_t n) {
     return i;
 }
 
-void aug_gaussian_blur(uint8_t *px, int32_t width, int32_t height, int32_t kx, int32_t ky, float sx, float sy,
+static inline __attribute__((always_inline)) void aug_gaussian_blur_body(uint8_t *px, int32_t width, int32_t height, int32_t kx, int32_t ky, float sx, float sy,
                        float *scratch) {
     if (width <= 0 || height <= 0 || kx > 99 || ky > 99) return;
     float wx[99], wy[99];
@@ -268,3 +273,37 @@ void aug_gaussian_blur(uint8_t *px, int32_t width, int32_t height, int32_t kx, i
         }
     }
 }
+
+// MARK: - Entry points: the FMA body where the CPU has it, else the portable one.
+
+static int use_fma(void) {
+    static int fma = -1;
+    if (fma < 0) {
+        __builtin_cpu_init();
+        fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+    }
+    return fma && aug_kernels_simd_level() > 0;
+}
+
+#define AUG_COLOUR_ENTRY(name, params, args)                                           \
+    __attribute__((target("avx2,fma"))) static void name##_fma params { name##_body args; } \
+    static void name##_portable params { name##_body args; }                         \
+    void name params {                                                               \
+        if (use_fma())                                                               \
+            name##_fma args;                                                         \
+        else                                                                         \
+            name##_portable args;                                                    \
+    }
+
+AUG_COLOUR_ENTRY(aug_adjust_brightness, (uint8_t *px, int32_t width, int32_t height, double factor), (px, width, height, factor))
+AUG_COLOUR_ENTRY(aug_adjust_saturation, (uint8_t *px, int32_t width, int32_t height, double factor), (px, width, height, factor))
+AUG_COLOUR_ENTRY(aug_adjust_contrast, (uint8_t *px, int32_t width, int32_t height, double factor), (px, width, height, factor))
+AUG_COLOUR_ENTRY(aug_grayscale, (uint8_t *px, int32_t width, int32_t height), (px, width, height))
+AUG_COLOUR_ENTRY(aug_invert, (uint8_t *px, int32_t width, int32_t height), (px, width, height))
+AUG_COLOUR_ENTRY(aug_posterize, (uint8_t *px, int32_t width, int32_t height, int32_t bits), (px, width, height, bits))
+AUG_COLOUR_ENTRY(aug_solarize, (uint8_t *px, int32_t width, int32_t height, float threshold), (px, width, height, threshold))
+AUG_COLOUR_ENTRY(aug_autocontrast, (uint8_t *px, int32_t width, int32_t height), (px, width, height))
+AUG_COLOUR_ENTRY(aug_equalize, (uint8_t *px, int32_t width, int32_t height), (px, width, height))
+AUG_COLOUR_ENTRY(aug_adjust_sharpness, (uint8_t *px, int32_t width, int32_t height, double factor, uint8_t *scratch), (px, width, height, factor, scratch))
+AUG_COLOUR_ENTRY(aug_adjust_hue, (uint8_t *px, int32_t width, int32_t height, float hue_factor), (px, width, height, hue_factor))
+AUG_COLOUR_ENTRY(aug_gaussian_blur, (uint8_t *px, int32_t width, int32_t height, int32_t kx, int32_t ky, float sx, float sy, float *scratch), (px, width, height, kx, ky, sx, sy, scratch))
