@@ -16,6 +16,31 @@ import Testing
         #expect(paths == paths.sorted())
     }
 
+    /// A list as pandas' `to_csv` writes it: an index column, and paths with a comma or a quote
+    /// quoted (quotes doubled); each path reaches `open` as it is, and the images decode.
+    @Test func aListAsPandasWritesItIsReadAsRFC4180() throws {
+        let dir = TestPaths.temporaryDirectory("augload-csv")
+        defer { TestPaths.remove(dir) }
+        let names = ["a,b.jpg", "say \"hi\".jpg", "plain.jpg"]
+        for name in names { TestPaths.copy(TestPaths.fixtures + "/images/cat/cat-01.jpg", dir + "/" + name) }
+        let csv = ",path,label\r\n0,\"a,b.jpg\",cat\r\n1,\"say \"\"hi\"\".jpg\",dog\r\n2,plain.jpg,cat\r\n"
+        TestPaths.write(dir + "/list.csv", Array(csv.utf8))
+        let folder = try ImageFolder(listFile: dir + "/list.csv")
+        #expect(folder.samples.map(\.path) == names.map { dir + "/" + $0 })
+        #expect(folder.classes == ["cat", "dog"] && folder.samples.map(\.label) == [0, 1, 0])
+        var options = ImageBatchOptions()
+        options.batchSize = 3
+        options.size = 16
+        let sequence = try ImageBatchSequence(folder: folder, options: options)
+        let batch = try sequence.batch(at: 0)
+        #expect(batch.count == 3)
+        // The old form still reads: no header, an unquoted comma in the path, the label last.
+        TestPaths.write(dir + "/old.csv", Array("a,b.jpg,1\n# a comment\n\nplain.jpg,0\n".utf8))
+        #expect(try ImageFolder(listFile: dir + "/old.csv").samples.map(\.path) == [dir + "/a,b.jpg", dir + "/plain.jpg"])
+        TestPaths.write(dir + "/bad.csv", Array("\"unclosed.jpg,1\n".utf8))
+        #expect(throws: LoaderError.self) { try ImageFolder(listFile: dir + "/bad.csv") }
+    }
+
     @Test func scanningTwiceGivesTheSameOrder() throws {
         let a = try ImageFolder(root: TestPaths.fixtures + "/images")
         let b = try ImageFolder(root: TestPaths.fixtures + "/images")

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 import pytest
@@ -68,13 +68,13 @@ def cli_arguments(options: dict) -> list[str]:
     return args
 
 
-def export(engine: str, folder: Path, out: Path, epochs: int, workers: int = 2, **options) -> list:
+def export(engine: str, folder: Optional[Path], out: Path, epochs: int, workers: int = 2, **options) -> list:
     """`augload export` of `epochs` epochs: [(epoch, index, images, labels)] in order."""
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS")}
     command = [
         engine,
         "export",
-        str(folder),
+        *([] if folder is None else [str(folder)]),
         "--out",
         str(out),
         "--epochs",

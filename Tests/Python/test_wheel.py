@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 import augload
-from conftest import FIXTURES, IMAGES, export
+from conftest import FIXTURES, IMAGES, assert_same_batches, export
 
 ROOT = FIXTURES.parent
 DIST = ROOT / "dist"
@@ -62,14 +62,6 @@ def saved_batches(folder: Path) -> list:
         _, epoch, index = path.stem.split("-")
         batches.append((int(epoch), int(index), np.load(path), np.load(folder / path.name.replace("images-", "labels-"))))
     return batches
-
-
-def assert_same_as_export(got: list, expected: list) -> None:
-    assert [(e, i) for e, i, _, _ in got] == [(e, i) for e, i, _, _ in expected]
-    for (e, i, images, labels), (_, _, want_images, want_labels) in zip(got, expected):
-        assert images.dtype == want_images.dtype and images.shape == want_images.shape, (e, i)
-        assert np.array_equal(labels, want_labels), (e, i)
-        assert images.tobytes() == want_images.tobytes(), f"batch {i} of epoch {e} differs from augload export"
 
 
 def host_kernels() -> str:
@@ -171,7 +163,7 @@ def test_a_loader_in_the_bare_system_gives_the_bytes_of_export_on_the_build_mach
     got = saved_batches(rootfs / "augload-test" / f"out-{name}")
     expected = export(engine, IMAGES, tmp_path, epochs=EPOCHS, **{k: v for k, v in options.items() if k != "workers"})
     assert len(got) == EPOCHS * -(-30 // options["batch_size"])
-    assert_same_as_export(got, expected)
+    assert_same_batches(got, expected)
 
 
 def test_the_wheel_brings_the_augload_command_and_python_m_augload(bare):
@@ -249,7 +241,7 @@ def test_the_wheel_runs_under_other_interpreters(version, engine, tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert json.loads(ran.stdout.strip().splitlines()[-1])["python"].startswith(version + ".")
     expected = export(engine, IMAGES, tmp_path / "expected", epochs=1, **{k: v for k, v in options.items() if k != "workers"})
-    assert_same_as_export(saved_batches(tmp_path / "out"), expected)
+    assert_same_batches(saved_batches(tmp_path / "out"), expected)
 
 
 # MARK: - the sdist, where Swift is
@@ -279,4 +271,4 @@ def test_the_sdist_builds_from_source_where_swift_is(engine, tmp_path):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert json.loads(ran.stdout.strip().splitlines()[-1])["package"] == str(target / "augload")
     expected = export(engine, IMAGES, tmp_path / "expected", epochs=1, **{k: v for k, v in options.items() if k != "workers"})
-    assert_same_as_export(saved_batches(tmp_path / "out"), expected)
+    assert_same_batches(saved_batches(tmp_path / "out"), expected)

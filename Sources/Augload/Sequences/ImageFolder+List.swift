@@ -29,11 +29,16 @@ extension ImageFolder {
             samples: zip(files, labels).map { Sample(path: $0, label: Int32($1)) })
     }
 
-    /// Reads a CSV list: one `path,label` per line, where the label is an integer or a class name
-    /// (names are sorted into labels 0, 1, …). A first line `path,label` is a header; empty lines
-    /// and lines starting with `#` are skipped; a relative path is relative to the list's folder.
+    /// Reads a CSV list (RFC 4180, as pandas' `to_csv` and Python's `csv` write it): rows of
+    /// `path,label`, where the label is an integer or a class name (names are sorted into labels
+    /// 0, 1, …). A first row naming its columns `path` and `label` is a header, and then other
+    /// columns (pandas' index) are ignored; a path with a comma or a quote is quoted, a quote
+    /// doubled. Empty lines and lines starting with `#` are skipped; a relative path is relative to
+    /// the list's folder. (An unquoted row of more than two fields without a header keeps the old
+    /// reading: the label after the last comma, the path before it.)
     ///
     ///     // train.csv:  images/cat1.jpg,cat
+    ///     //             "images/cat, the second.jpg",cat
     ///     let dataset = try ImageFolder(listFile: "train.csv")
     ///
     /// - Throws: ``LoaderError`` (`.dataset`) naming the list and the line when it cannot be read or parsed.
@@ -44,21 +49,38 @@ extension ImageFolder {
         } catch {
             throw LoaderError(.dataset, "cannot read the file list \(listFile): \(error.message)", path: listFile)
         }
-        let text = String(decoding: file.bytes, as: UTF8.self)
+        let records: [CSVRecords.Record]
+        do throws(CSVRecords.Malformed) {
+            records = try CSVRecords.parse(String(decoding: file.bytes, as: UTF8.self))
+        } catch {
+            throw LoaderError(.dataset, "\(listFile) line \(error.line): \(error.reason)", path: listFile)
+        }
         let base = listFile.contains("/") ? String(listFile[..<listFile.lastIndex(of: "/")!]) : "."
         var rows: [(path: String, label: String)] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
-            if line.allSatisfy({ $0 == " " }) || line.hasPrefix("#") { continue }
-            guard let comma = line.lastIndex(of: ",") else {
-                throw LoaderError(
-                    .dataset, "\(listFile) line \(number + 1): expected path,label, got '\(line)'", path: listFile)
+        var columns: (path: Int, label: Int)? = nil
+        for record in records {
+            let fields = record.quoted ? record.fields : record.fields.map(\.trimmingSpaces)
+            if !record.quoted && (fields.allSatisfy(\.isEmpty) || fields[0].hasPrefix("#")) { continue }
+            if rows.isEmpty && columns == nil, let p = fields.firstIndex(of: "path"), let l = fields.firstIndex(of: "label") {
+                columns = (p, l)
+                continue
             }
-            let path = String(line[..<comma]).trimmingSpaces
-            let label = String(line[line.index(after: comma)...]).trimmingSpaces
-            if rows.isEmpty && path == "path" && label == "label" { continue }
+            let path: String, label: String
+            if let columns {
+                guard fields.count > max(columns.path, columns.label) else {
+                    throw LoaderError(
+                        .dataset, "\(listFile) line \(record.line): \(fields.count) fields, the header names \(max(columns.path, columns.label) + 1)",
+                        path: listFile)
+                }
+                (path, label) = (fields[columns.path], fields[columns.label].trimmingSpaces)
+            } else if fields.count == 2 || (!record.quoted && fields.count > 2) {
+                (path, label) = (fields.dropLast().joined(separator: ","), fields[fields.count - 1])
+            } else {
+                throw LoaderError(
+                    .dataset, "\(listFile) line \(record.line): expected path,label, got \(fields.count) field(s)", path: listFile)
+            }
             guard !path.isEmpty, !label.isEmpty else {
-                throw LoaderError(.dataset, "\(listFile) line \(number + 1): empty path or label", path: listFile)
+                throw LoaderError(.dataset, "\(listFile) line \(record.line): empty path or label", path: listFile)
             }
             rows.append((path.hasPrefix("/") ? path : base + "/" + path, label))
         }
