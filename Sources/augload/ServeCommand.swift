@@ -2,6 +2,10 @@ import ArgumentParser
 import Augload
 import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `augload serve --fd N`: the engine behind the Python client (`Serve/PROTOCOL.md`).
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +25,26 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log worker lifecycle events on stderr.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Print the explain record of one batch for the hello read on standard input, and exit.", valueName: "EPOCH,BATCH"))
+    var explain: String?
+
     func run() throws {
+        if let explain {
+            let parts = explain.split(separator: ",").compactMap { Int($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 >= 0 }) else {
+                throw ValidationError("--explain takes EPOCH,BATCH (non-negative integers), got '\(explain)'")
+            }
+            var input: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = read(0, &chunk, chunk.count)
+                if n <= 0 { break }
+                input += chunk[0..<n]
+            }
+            let record = try ServeSession.explain(hello: input, epoch: parts[0], batch: parts[1])
+            print(String(decoding: record, as: UTF8.self))
+            return
+        }
         var logger = Logger(label: "augload") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .warning
         let status = ServeSession.serve(socket: fd, parent: parent, logger: logger)

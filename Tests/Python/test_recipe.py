@@ -151,3 +151,15 @@ def test_bad_recipe_values_are_refused_naming_the_option(engine):
         augload.Loader(IMAGES, grayscale=2, workers=0)
     with pytest.raises(TypeError, match="auto_augment must be a str"):
         augload.Loader(IMAGES, auto_augment=3, workers=0)
+
+
+def test_the_loader_explains_a_batch_as_export_does(engine, tmp_path):
+    steps = ["--auto-augment", "trivialaugment", "--erasing", "0.5"]
+    exported = export_explained(engine, tmp_path / "e", steps)
+    with augload.Loader(IMAGES, workers=0, auto_augment="trivialaugment", erasing=0.5, **BASE) as loader:
+        assert loader.explain() == exported[0][2]  # the next batch: epoch 0, batch 0
+        assert loader.explain(epoch=2, batch=1) == exported[2 * len(loader) + 1][2]
+        next(iter(loader))
+        assert loader.explain() == exported[1][2]
+        with pytest.raises(ValueError, match="out of range"):
+            loader.explain(epoch=0, batch=99)

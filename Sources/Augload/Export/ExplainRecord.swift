@@ -8,7 +8,8 @@ import FoundationEssentials
 /// Made in the exporting process from the batch's order and each file's header (no pixels, no
 /// word from the workers): the draws are a pure function of (seed, epoch, sample) and the sizes.
 /// A sample whose file was replaced under `--on-error skip` is listed with `"replaced": true` and
-/// no calls (its replacement keeps its randomness but not its size).
+/// no calls (its replacement keeps its randomness but not its size); so is a file whose header
+/// cannot be read. The Python client asks for a batch's record through `serve --explain`.
 struct ExplainRecord {
     struct Entry: Encodable {
         var path: String
@@ -23,11 +24,21 @@ struct ExplainRecord {
 
     init(_ sequence: ImageBatchSequence) { self.sequence = sequence }
 
-    /// Writes `directory/params-EEEE-BBBBBB.json` for `batch`; `replaced` holds the paths skipped so far.
+    /// Writes `directory/params-EEEE-BBBBBB.json` for batch `index` of `epoch`; `replaced` holds
+    /// the paths skipped so far.
     mutating func write(epoch: Int, index: Int, replaced: Set<String>, to directory: String) throws(LoaderError) {
+        let bytes = try encoded(epoch: epoch, index: index, replaced: replaced)
+        let name = "params-\(Self.pad(epoch, 4))-\(Self.pad(index, 6)).json"
+        try NPYWriter.writeFile(path: "\(directory)/\(name)", prefix: bytes, data: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// The record of batch `index` of `epoch` as JSON: a list of entries, one per sample.
+    mutating func encoded(epoch: Int, index: Int, replaced: Set<String> = []) throws(LoaderError) -> [UInt8] {
         let order: ImageBatchSequence.Order
         do {
             order = try ImageBatchSequence.Order(try sequence.order(epoch: epoch, index: index))
+        } catch let error as LoaderError {
+            throw error
         } catch {
             throw LoaderError(.usage, "cannot explain batch \(index) of epoch \(epoch): \(error)")
         }
@@ -41,14 +52,11 @@ struct ExplainRecord {
             }
             entries.append(entry)
         }
-        let bytes: [UInt8]
         do {
-            bytes = try TypeCodec.encodeJSON(entries)
+            return try TypeCodec.encodeJSON(entries)
         } catch {
             throw LoaderError(.system, "cannot encode the explain record: \(error)")
         }
-        let name = "params-\(Self.pad(epoch, 4))-\(Self.pad(index, 6)).json"
-        try NPYWriter.writeFile(path: "\(directory)/\(name)", prefix: bytes, data: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     private mutating func header(of path: String) -> ImageHeader? {

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import atexit
 import gc
+import json
 import os
 import signal
+import subprocess
 import threading
 import warnings
 import weakref
@@ -384,6 +386,30 @@ class Loader:
         if code in ("usage", "invalidOptions"):
             return ValueError(text)
         return EngineError(text, code)
+
+    def explain(self, epoch: Optional[int] = None, batch: Optional[int] = None) -> list[dict[str, Any]]:
+        """What made each sample of a batch: its ``path``, ``label``, ``sample`` index and ``ops``,
+        the calls named as ``torchvision.transforms.v2.functional`` functions with their keyword
+        arguments (``getattr(F, op["op"])(image, **op["args"])`` replays them), as ``augload
+        export --explain`` writes them.
+
+        Args:
+            epoch, batch: the batch (default: the one the next ``next()`` gives).
+
+        Raises:
+            ValueError: a position past the end of the epoch.
+        """
+        position = (self._position[0] if epoch is None else epoch, self._position[1] if batch is None else batch)
+        s = self._settings
+        hello = {"type": "hello", "protocol": PROTOCOL, "version": __version__, "options": s.options, "dataset": s.dataset}
+        ran = subprocess.run(
+            [self._engine.path, "serve", "--explain", f"{position[0]},{position[1]}"],
+            input=json.dumps(hello).encode(), capture_output=True, timeout=600,
+        )  # fmt: skip
+        if ran.returncode != 0:
+            message = ran.stderr.decode(errors="replace").strip().removeprefix("augload: error: ")
+            raise (ValueError if ran.returncode == 2 or "out of range" in message else EngineError)(message)
+        return json.loads(ran.stdout)
 
     # MARK: checkpoints
 
