@@ -15,6 +15,11 @@ public enum PreviewGrid {
         plain.crop = .center
         plain.flip = .none
         plain.noise = 0
+        plain.autoAugment = nil
+        plain.colorJitter = nil
+        plain.grayscale = 0
+        plain.blur = nil
+        plain.erasing = 0
         var augmented = options
         augmented.size = side
         let sequence = try ImageBatchSequence(folder: folder, options: augmented)
