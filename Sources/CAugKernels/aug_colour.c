@@ -190,12 +190,16 @@ static inline __attribute__((always_inline)) void aug_adjust_hue_body(uint8_t *p
         float hg = ((rc + 2.0f) - bc) * (float)(eq_g && neq_r);
         float hb = ((gc + 4.0f) - rc) * (float)(neq_r && !eq_g);
         float h = (hr + hg) + hb;
+        // .mul_(1/6).add_(1).fmod_(1): h is in [-1, 5], so the sum is in [0.83, 1.84) and fmod is one
+        // exact subtraction (no libm call per pixel).
         h = h * (float)(1.0 / 6.0);
-        h = fmodf(h + 1.0f, 1.0f);
-        // h.add_(hue_factor).remainder_(1.0): Python's modulo, the sign of the divisor.
+        h = h + 1.0f;
+        h = h >= 1.0f ? h - 1.0f : h;
+        // h.add_(hue_factor).remainder_(1.0), torch's remainder: fmod, plus the divisor when the
+        // sign differs; the sum is in [-0.5, 1.5), so fmod is again one exact subtraction.
         h = h + hue_factor;
-        float m = fmodf(h, 1.0f);
-        h = (m != 0.0f && m < 0.0f) ? m + 1.0f : m;
+        h = h >= 1.0f ? h - 1.0f : h;
+        if (h < 0.0f) h = h + 1.0f;
         float h6 = h * 6.0f;
         float fi = floorf(h6);
         float f = h6 - fi;
@@ -205,9 +209,14 @@ static inline __attribute__((always_inline)) void aug_adjust_hue_body(uint8_t *p
         float q = fminf(fmaxf((1.0f - sxf) * maxc, 0.0f), 1.0f);
         float t = fminf(fmaxf((sxf + one_minus_s) * maxc, 0.0f), 1.0f);
         float pv = fminf(fmaxf(one_minus_s * maxc, 0.0f), 1.0f);
-        float vpqt[4] = {maxc, pv, q, t};
-        static const int select[3][6] = {{0, 2, 1, 1, 3, 0}, {3, 0, 0, 2, 1, 1}, {1, 1, 3, 0, 0, 2}};
-        for (int c = 0; c < 3; c++) p[c] = trunc_u8(vpqt[select[c][sector]] * back);
+        // torchvision's table [[v, q, p, p, t, v], [t, v, v, q, p, p], [p, p, t, v, v, q]] by sector,
+        // as selects so the loop vectorises.
+        float ro = sector == 0 || sector == 5 ? maxc : sector == 1 ? q : sector == 4 ? t : pv;
+        float go = sector == 1 || sector == 2 ? maxc : sector == 0 ? t : sector == 3 ? q : pv;
+        float bo = sector == 3 || sector == 4 ? maxc : sector == 2 ? t : sector == 5 ? q : pv;
+        p[0] = trunc_u8(ro * back);
+        p[1] = trunc_u8(go * back);
+        p[2] = trunc_u8(bo * back);
     }
 }
 
