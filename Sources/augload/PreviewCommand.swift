@@ -1,5 +1,6 @@
 import ArgumentParser
 import Augload
+import FoundationEssentials
 
 /// `augload preview DIR -o grid.png`: see what the augmentations do.
 struct PreviewCommand: ParsableCommand {
@@ -25,6 +26,9 @@ struct PreviewCommand: ParsableCommand {
     @Option(help: "Augmented variants per sample (columns after the plain one).")
     var variants: Int = 5
 
+    @Flag(help: "Also write OUTPUT.json: every cell's steps and drawn parameters, named as torchvision.transforms.v2.functional calls.")
+    var explain = false
+
     func validate() throws {
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be in 1...64, got \(samples)") }
         guard (1...32).contains(variants) else { throw ValidationError("--variants must be in 1...32, got \(variants)") }
@@ -37,10 +41,28 @@ struct PreviewCommand: ParsableCommand {
         let folder = try options.makeDataset()
         var o = options.imageOptions
         o.dtype = .uint8
-        let grid = try PreviewGrid.make(folder: folder, options: o, samples: samples, variants: variants)
+        var cells: [PreviewCell] = []
+        let grid = try PreviewGrid.make(
+            folder: folder, options: o, samples: samples, variants: variants,
+            explain: explain ? { cells.append(PreviewCell(row: $0, column: $1, path: $2, ops: $3)) } : nil)
         try PNGWriter.write(grid, to: output)
+        if explain {
+            let json = (output.hasSuffix(".png") ? String(output.dropLast(4)) : output) + ".json"
+            let bytes = try JSONEncoder().encode(cells)
+            guard FileManager.default.createFile(atPath: json, contents: bytes) else {
+                throw LoaderError(.system, "cannot write \(json)", path: json)
+            }
+        }
         print(
             "wrote \(output): \(grid.width)x\(grid.height), \(min(samples, folder.samples.count)) samples x (1 plain + \(variants) augmented)"
         )
     }
+}
+
+/// One cell of `preview --explain`'s record.
+struct PreviewCell: Encodable {
+    var row: Int
+    var column: Int
+    var path: String
+    var ops: [ExplainCall]
 }

@@ -229,6 +229,24 @@ import Testing
         #expect(width == 5 * 40 + 6 * 4 && height == 3 * 40 + 4 * 4)
     }
 
+    @Test func previewExplainsEveryCellAsTorchvisionCalls() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { TestPaths.remove(out) }
+        let r = try augload([
+            "preview", Self.images, "-o", out + "/grid.png", "--samples", "2", "--variants", "3", "--size", "32",
+            "--auto-augment", "trivialaugment", "--explain",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = String(decoding: try #require(TestPaths.read(out + "/grid.json")), as: UTF8.self)
+        let cells = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        #expect(cells.count == 2 * 4)
+        for cell in cells {
+            let ops = try #require(cell["ops"] as? [[String: Any]]).compactMap { $0["op"] as? String }
+            #expect(ops.first == "augload_decode", "\(cell)")
+            if cell["column"] as? Int == 0 { #expect(!ops.contains("horizontal_flip"), "the plain column is plain: \(ops)") }
+        }
+    }
+
     @Test func benchPrintsTheCeilingAndEachWorkerCount() throws {
         let r = try augload(["bench", Self.images, "--workers", "0,2", "--json"] + Self.small)
         #expect(r.status == 0, "\(r.stderr)")

@@ -4,9 +4,12 @@
 public enum PreviewGrid {
     /// Builds the grid image (RGB8). Cells are `options.size` square, separated by `gap` pixels of
     /// dark grey.
+    /// - Parameter explain: called for every cell with its row, column, file and the calls that
+    ///   made it (``Pipeline/explain(header:random:)``), for `preview --explain`.
     /// - Throws: ``LoaderError`` naming a file that cannot be decoded.
     public static func make(
-        folder: ImageFolder, options: ImageBatchOptions, samples: Int, variants: Int, gap: Int = 4
+        folder: ImageFolder, options: ImageBatchOptions, samples: Int, variants: Int, gap: Int = 4,
+        explain: ((_ row: Int, _ column: Int, _ path: String, _ calls: [ExplainCall]) -> Void)? = nil
     ) throws(LoaderError) -> Image {
         precondition(samples >= 1 && variants >= 1, "need at least one sample and one variant")
         let side = options.size > 0 ? options.size : 224
@@ -36,6 +39,11 @@ public enum PreviewGrid {
                 var random = SampleRandom(seed: options.seed, epoch: column - 1, sample: index, stream: RandomStream.augment)
                 do throws(DecodeError) {
                     try workspace.file.read(path: path)
+                    if let explain {
+                        var again = random
+                        let header = try ImageDecoder.header(workspace.file.bytes, options: pipeline.decodeOptions)
+                        explain(row, column, path, pipeline.explain(header: header, random: &again))
+                    }
                     cell = try pipeline.augment(bytes: workspace.file.bytes, random: &random, workspace: &workspace)
                 } catch {
                     throw LoaderError(.badFile, error.at(path).description, path: path)
