@@ -25,7 +25,10 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Print the export report as JSON on stdout.")
     var json = false
 
-    @Flag(help: "Also write OUT/params-EEEE-BBBBBB.json: every sample's steps and drawn parameters, named as torchvision.transforms.v2.functional calls, so a replay in torchvision can check the batch.")
+    @Flag(
+        help:
+            "Also write OUT/params-EEEE-BBBBBB.json: every sample's steps and drawn parameters, named as torchvision.transforms.v2.functional calls, so a replay in torchvision can check the batch."
+    )
     var explain = false
 
     func run() throws {

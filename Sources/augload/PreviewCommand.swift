@@ -26,7 +26,10 @@ struct PreviewCommand: ParsableCommand {
     @Option(help: "Augmented variants per sample (columns after the plain one).")
     var variants: Int = 5
 
-    @Flag(help: "Also write OUTPUT.json: every cell's steps and drawn parameters, named as torchvision.transforms.v2.functional calls.")
+    @Flag(
+        help:
+            "Also write OUTPUT.json: every cell's steps and drawn parameters, named as torchvision.transforms.v2.functional calls."
+    )
     var explain = false
 
     func validate() throws {

@@ -25,7 +25,9 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log worker lifecycle events on stderr.")
     var verbose = false
 
-    @Option(help: ArgumentHelp("Print the explain record of one batch for the hello read on standard input, and exit.", valueName: "EPOCH,BATCH"))
+    @Option(
+        help: ArgumentHelp(
+            "Print the explain record of one batch for the hello read on standard input, and exit.", valueName: "EPOCH,BATCH"))
     var explain: String?
 
     func run() throws {

@@ -78,7 +78,10 @@ struct SharedOptions: ParsableArguments {
     @Flag(help: "Drop the last batch of an epoch when it is not full.")
     var dropLast = false
 
-    @Option(help: "When RANK/WORLD_SIZE shard the data and the world size does not divide it: pad (repeat samples, as DistributedSampler), drop, or uneven.")
+    @Option(
+        help:
+            "When RANK/WORLD_SIZE shard the data and the world size does not divide it: pad (repeat samples, as DistributedSampler), drop, or uneven."
+    )
     var remainder: Sharding.Remainder = .pad
 
     @Option(
@@ -106,19 +109,24 @@ struct SharedOptions: ParsableArguments {
             valueName: "POLICY"))
     var autoAugment: String?
 
-    @Option(help: ArgumentHelp("ColorJitter: B (brightness, contrast and saturation), B,C,S or B,C,S,H.", valueName: "B[,C,S[,H]]"))
+    @Option(
+        help: ArgumentHelp("ColorJitter: B (brightness, contrast and saturation), B,C,S or B,C,S,H.", valueName: "B[,C,S[,H]]"))
     var colorJitter: String?
 
     @Option(help: "RandomGrayscale: the chance a sample becomes gray (0 = off).")
     var grayscale: Double = 0
 
-    @Option(help: ArgumentHelp("GaussianBlur: odd kernel side K, sigma drawn in SMIN...SMAX (0.1...2.0).", valueName: "K[,SMIN,SMAX]"))
+    @Option(
+        help: ArgumentHelp("GaussianBlur: odd kernel side K, sigma drawn in SMIN...SMAX (0.1...2.0).", valueName: "K[,SMIN,SMAX]")
+    )
     var blur: String?
 
     @Option(help: "RandomErasing after normalisation: the chance a sample gets an erased box (0 = off).")
     var erasing: Double = 0
 
-    @Option(help: ArgumentHelp("What an erased box holds: 0 or random (standard normal values; float32 only).", valueName: "0|random"))
+    @Option(
+        help: ArgumentHelp("What an erased box holds: 0 or random (standard normal values; float32 only).", valueName: "0|random")
+    )
     var erasingValue: String = "0"
 
     @OptionGroup var output: OutputOptions

@@ -1,6 +1,7 @@
-@testable import AugloadCore
 import TestSupport
 import Testing
+
+@testable import AugloadCore
 
 /// The recipe steps' draws against torchvision's tables, their determinism, the explain record
 /// against what runs, and the option strings. (Pixel conformance against torchvision itself is in
@@ -13,8 +14,9 @@ import Testing
         #expect(Double(shear[1]) == 0.032999999821186066)
         #expect(Double(shear[19]) == 0.6270000338554382)
         #expect(Double(shear[30]) == 0.9900000095367432)
-        #expect(wide.magnitudes(.posterize, bins: 31, width: 1, height: 1)!.map { Int($0) }
-            == [8, 8, 8, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 2, 2, 2])
+        #expect(
+            wide.magnitudes(.posterize, bins: 31, width: 1, height: 1)!.map { Int($0) }
+                == [8, 8, 8, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 2, 2, 2])
         let rand = AutoAugmentation(.randAugment())
         #expect(Double(rand.magnitudes(.translateX, bins: 31, width: 176, height: 176)![30]) == 79.75830841064453)
         #expect(Double(rand.magnitudes(.solarize, bins: 31, width: 1, height: 1)![1]) == 0.9666666388511658)

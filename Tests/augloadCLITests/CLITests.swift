@@ -183,7 +183,10 @@ import Testing
             for rank in 0..<7 {
                 let r = try run(
                     Self.binary,
-                    ["run", Self.images, "--batch-size", "4", "--size", "16", "--workers", "0", "--json", "--remainder", remainder],
+                    [
+                        "run", Self.images, "--batch-size", "4", "--size", "16", "--workers", "0", "--json", "--remainder",
+                        remainder,
+                    ],
                     environment: ["RANK": "\(rank)", "WORLD_SIZE": "7"])
                 #expect(r.status == 0, "\(r.stderr)")
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -290,12 +293,18 @@ import Testing
         TestPaths.makeDirectory(photos + "/a")
         for i in 0..<4 { TestPaths.copy(TestPaths.fixtures + "/codecs/jpeg-420-2000x1500-q25.jpg", photos + "/a/\(i).jpg") }
         let large = try augload(
-            ["run", photos, "--workers", "1", "--epochs", "2", "--cache", "ram", "--crop", "resized", "--size", "32", "--batch-size", "2"])
+            [
+                "run", photos, "--workers", "1", "--epochs", "2", "--cache", "ram", "--crop", "resized", "--size", "32",
+                "--batch-size", "2",
+            ])
         #expect(large.status == 0 && large.stdout.contains("0 hits, 0 misses, 8 bypassed"), "\(large.stdout)")
         #expect(large.stdout.contains("--cache-max-side N"), "\(large.stdout)")
         let bounded = try augload(
-            ["run", photos, "--workers", "1", "--epochs", "2", "--cache", "ram", "--crop", "resized", "--size", "32", "--batch-size", "2",
-             "--cache-max-side", "256"])
+            [
+                "run", photos, "--workers", "1", "--epochs", "2", "--cache", "ram", "--crop", "resized", "--size", "32",
+                "--batch-size", "2",
+                "--cache-max-side", "256",
+            ])
         #expect(bounded.status == 0 && bounded.stdout.contains("4 hits, 4 misses, 0 bypassed"), "\(bounded.stdout)")
     }
 

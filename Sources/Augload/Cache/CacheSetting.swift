@@ -46,7 +46,10 @@ public enum CacheSetting: Sendable, Hashable {
             let bytes = CacheSetting.parseSize(String(text[text.index(after: colon)...]))
         {
             guard bytes >= 1 << 20 else {
-                throw LoaderError(.invalidOptions, "cache size must be at least 1M, like \(text[..<colon]):50G (end a folder named like '\(text)' with a /); got '\(text)'")
+                throw LoaderError(
+                    .invalidOptions,
+                    "cache size must be at least 1M, like \(text[..<colon]):50G (end a folder named like '\(text)' with a /); got '\(text)'"
+                )
             }
             self = .directory(String(text[..<colon]), bytes: bytes)
             return

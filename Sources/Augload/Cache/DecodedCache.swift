@@ -53,7 +53,8 @@ public final class DecodedCache: @unchecked Sendable {
             disk = nil
         case .directory(let root, let bound):
             table = try CacheTable(
-                samples: samples, ram: false, capacity: bound ?? 0, bytesAtStart: bound == nil ? 0 : DiskEntries.entryBytes(under: root))
+                samples: samples, ram: false, capacity: bound ?? 0,
+                bytesAtStart: bound == nil ? 0 : DiskEntries.entryBytes(under: root))
             disk = try DiskEntries(
                 root: root, specification: specification + "\n" + DecodedCache.libraryVersion + "\n",
                 specHash: DecodedCache.hash(specification + "\u{0}" + DecodedCache.libraryVersion), removeLeftovers: true)

@@ -27,8 +27,12 @@ enum CSVRecords {
         var records: [Record] = []
         var fields: [String] = []
         var field: [UInt8] = []
-        var quoted = false, anyQuoted = false, inQuotes = false, afterQuote = false
-        var line = 1, start = 1
+        var quoted = false
+        var anyQuoted = false
+        var inQuotes = false
+        var afterQuote = false
+        var line = 1
+        var start = 1
         let bytes = Array(text.utf8)
         var i = 0
         func endField() {

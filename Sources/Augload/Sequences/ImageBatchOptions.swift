@@ -162,7 +162,9 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
         if grayscale > 0 && grayscale <= 1 { steps.append(RandomGrayscale(probability: grayscale)) }
         if let blur = blur.flatMap({ try? RecipeOptions.blur($0) }) { steps.append(blur) }
         if noise > 0 { steps.append(GaussianNoise(sigma: noise)) }
-        if erasing > 0 && erasing <= 1 { steps.append(RandomErasing(probability: erasing, randomValues: erasingValue == "random")) }
+        if erasing > 0 && erasing <= 1 {
+            steps.append(RandomErasing(probability: erasing, randomValues: erasingValue == "random"))
+        }
         return steps
     }
 

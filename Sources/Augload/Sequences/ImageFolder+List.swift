@@ -65,11 +65,13 @@ extension ImageFolder {
                 columns = (p, l)
                 continue
             }
-            let path: String, label: String
+            let path: String
+            let label: String
             if let columns {
                 guard fields.count > max(columns.path, columns.label) else {
                     throw LoaderError(
-                        .dataset, "\(listFile) line \(record.line): \(fields.count) fields, the header names \(max(columns.path, columns.label) + 1)",
+                        .dataset,
+                        "\(listFile) line \(record.line): \(fields.count) fields, the header names \(max(columns.path, columns.label) + 1)",
                         path: listFile)
                 }
                 (path, label) = (fields[columns.path], fields[columns.label].trimmingSpaces)
@@ -77,7 +79,8 @@ extension ImageFolder {
                 (path, label) = (fields.dropLast().joined(separator: ","), fields[fields.count - 1])
             } else {
                 throw LoaderError(
-                    .dataset, "\(listFile) line \(record.line): expected path,label, got \(fields.count) field(s)", path: listFile)
+                    .dataset, "\(listFile) line \(record.line): expected path,label, got \(fields.count) field(s)", path: listFile
+                )
             }
             guard !path.isEmpty, !label.isEmpty else {
                 throw LoaderError(.dataset, "\(listFile) line \(record.line): empty path or label", path: listFile)

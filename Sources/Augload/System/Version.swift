@@ -1,5 +1,5 @@
-import CAugSystem
 import CAugKernels
+import CAugSystem
 
 /// The release this engine belongs to, and what it runs on.
 ///

@@ -39,10 +39,21 @@ public struct AutoAugmentation: RecipeStep, Hashable, Codable {
 
     /// An operation of a space: its name (torchvision's) and whether its magnitude's sign is drawn.
     enum Kind: String, CaseIterable, Sendable {
-        case identity = "Identity", shearX = "ShearX", shearY = "ShearY", translateX = "TranslateX"
-        case translateY = "TranslateY", rotate = "Rotate", brightness = "Brightness", color = "Color"
-        case contrast = "Contrast", sharpness = "Sharpness", posterize = "Posterize", solarize = "Solarize"
-        case autoContrast = "AutoContrast", equalize = "Equalize", invert = "Invert"
+        case identity = "Identity"
+        case shearX = "ShearX"
+        case shearY = "ShearY"
+        case translateX = "TranslateX"
+        case translateY = "TranslateY"
+        case rotate = "Rotate"
+        case brightness = "Brightness"
+        case color = "Color"
+        case contrast = "Contrast"
+        case sharpness = "Sharpness"
+        case posterize = "Posterize"
+        case solarize = "Solarize"
+        case autoContrast = "AutoContrast"
+        case equalize = "Equalize"
+        case invert = "Invert"
 
         var signed: Bool {
             switch self {
@@ -111,8 +122,10 @@ public struct AutoAugmentation: RecipeStep, Hashable, Codable {
     static func operation(_ kind: Kind, magnitude m: Double) -> RecipeOp? {
         switch kind {
         case .identity: return nil
-        case .shearX: return .affine(angle: 0, translateX: 0, translateY: 0, shearX: degrees(atan(m)), shearY: 0, topLeftCenter: true)
-        case .shearY: return .affine(angle: 0, translateX: 0, translateY: 0, shearX: 0, shearY: degrees(atan(m)), topLeftCenter: true)
+        case .shearX:
+            return .affine(angle: 0, translateX: 0, translateY: 0, shearX: degrees(atan(m)), shearY: 0, topLeftCenter: true)
+        case .shearY:
+            return .affine(angle: 0, translateX: 0, translateY: 0, shearX: 0, shearY: degrees(atan(m)), topLeftCenter: true)
         case .translateX: return .affine(angle: 0, translateX: Int(m), translateY: 0, shearX: 0, shearY: 0, topLeftCenter: false)
         case .translateY: return .affine(angle: 0, translateX: 0, translateY: Int(m), shearX: 0, shearY: 0, topLeftCenter: false)
         case .rotate: return .rotate(angle: m)

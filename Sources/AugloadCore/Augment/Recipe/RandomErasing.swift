@@ -24,8 +24,10 @@ public struct RandomErasing: Augmentation, Hashable, Codable {
     public var randomValues = false
 
     /// - Parameters: torchvision's; `randomValues` is `value="random"`.
-    public init(probability: Double, scale: ClosedRange<Double> = 0.02...0.33, ratio: ClosedRange<Double> = 0.3...3.3,
-                randomValues: Bool = false) {
+    public init(
+        probability: Double, scale: ClosedRange<Double> = 0.02...0.33, ratio: ClosedRange<Double> = 0.3...3.3,
+        randomValues: Bool = false
+    ) {
         precondition((0...1).contains(probability), "erasing probability must be in [0, 1]")
         precondition(scale.lowerBound >= 0 && scale.upperBound <= 1, "erasing scale must be within [0, 1]")
         precondition(ratio.lowerBound > 0, "erasing ratio must be positive")
@@ -47,8 +49,10 @@ public struct RandomErasing: Augmentation, Hashable, Codable {
         public var call: ExplainCall {
             ExplainCall(
                 "erase",
-                ["i": .integer(top), "j": .integer(left), "h": .integer(height), "w": .integer(width),
-                 "v": valueKey == nil ? .number(0) : .text("normal")])
+                [
+                    "i": .integer(top), "j": .integer(left), "h": .integer(height), "w": .integer(width),
+                    "v": valueKey == nil ? .number(0) : .text("normal"),
+                ])
         }
     }
 

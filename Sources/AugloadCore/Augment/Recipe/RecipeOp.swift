@@ -64,8 +64,14 @@ public enum RecipeOp: Sendable, Equatable {
             // v2's `rotate_image` shortcuts: angle mod 360 of 0 and 180, and 90/270 on square images,
             // are exact index moves (`rot90`), not grid sampling.
             let a = angle - 360 * (angle / 360).rounded(.down)
-            let quarter: Int? = a == 0 ? 0 : a == 180 ? 2 : image.width == image.height && a == 90 ? 1
-                : image.width == image.height && a == 270 ? 3 : nil
+            let quarter: Int? =
+                a == 0
+                ? 0
+                : a == 180
+                    ? 2
+                    : image.width == image.height && a == 90
+                        ? 1
+                        : image.width == image.height && a == 270 ? 3 : nil
             if let quarter {
                 if quarter > 0 { Self.rotate90(&image, times: quarter, scratch: &scratch.image) }
                 return
