@@ -22,7 +22,7 @@ enum Normalization: String, ExpressibleByArgument, CaseIterable {
 struct WorkerOption: ParsableArguments {
     @Option(
         help: "Worker processes; at most one per core runs (0 = everything on the calling thread). Default: the number of cores.")
-    var workers: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    var workers: Int = Loader.defaultWorkers
 
 }
 

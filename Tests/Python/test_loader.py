@@ -176,3 +176,9 @@ def test_the_installed_package_carries_its_engine(engine):
         pytest.skip("AUGLOAD_ENGINE overrides the packaged engine")
     assert engine == os.path.join(os.path.dirname(augload.__file__), "_bin", "augload")
     assert os.access(engine, os.X_OK)
+
+
+def test_the_default_worker_count_is_the_engines_one_per_online_core():
+    # One home for the default (Loader.defaultWorkers in the engine): the client sends none.
+    with augload.Loader(IMAGES, batch_size=8, size=16) as loader:
+        assert loader.engine_workers == len(os.sched_getaffinity(0)) or loader.engine_workers == os.cpu_count()

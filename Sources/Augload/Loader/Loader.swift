@@ -23,10 +23,14 @@ import Logging
 /// uninterrupted run, whatever the worker count (the sequence's randomness depends only on seed,
 /// epoch and sample).
 public final class Loader: @unchecked Sendable {
+    /// The worker count when none is given (the CLI's `--workers`, the Python client's
+    /// `workers=None`): one per online core. Its one home.
+    public static var defaultWorkers: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
     /// The worker processes that run for `workers`: at most one per online core (more would only
     /// time-slice the same cores).
     public static func processes(forWorkers workers: Int) -> Int {
-        Swift.min(workers, Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        Swift.min(workers, defaultWorkers)
     }
 
     /// Where a run is: the next batch to be delivered.

@@ -55,7 +55,7 @@ public final class ServeSession: @unchecked Sendable {
             try? channel.send(.error(error, generation: nil))
             return 2
         }
-        let workers = hello.workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let workers = hello.workers ?? Loader.defaultWorkers
         let queue = hello.queue ?? 10
         let epochs = hello.epochs ?? (1 << 40)
         var ready = EngineMessage(type: "ready")

@@ -37,7 +37,7 @@ class Settings:
 
     options: dict[str, Any]
     dataset: dict[str, Any]
-    workers: int
+    workers: Optional[int]  # None: the engine's default, one per online core
     queue: int
     epochs: Optional[int]
 
@@ -312,8 +312,7 @@ def validate(
         remainder = "pad" if size_v > 1 else "uneven"
     options["remainder"] = _choice("remainder", remainder)
 
-    cores = os.cpu_count() or 1
-    workers_v = cores if workers is None else _int("workers", workers, 0, 256)
+    workers_v = None if workers is None else _int("workers", workers, 0, 256)
     # 2 at least: a `for` loop still names the previous batch while it asks for the next one.
     queue_v = _int("queue", queue, 2, 4096)
     epochs_v = None if epochs is None else _int("epochs", epochs, 1)
