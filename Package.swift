@@ -6,6 +6,7 @@
 //   CAugCodecs   C: the only code that includes jpeglib.h / png.h
 //   CAugSystem   C: Linux calls Swift cannot import cleanly, and the worker hook (a constructor)
 //   CAugKernels  C: the per-pixel inner loops (resampling passes, output conversion, noise), AVX2 + portable
+//   CAugHTTP     C: range requests over libcurl, loaded at run time (shards at http(s):// URLs)
 //   AugloadCore  images, the codec wrapper, augmentations, the per-sample RNG
 //   Augload      sequences, wire format, workers, shared-memory slots, the loader, fit, export
 //   augload      the command line tool
@@ -34,9 +35,12 @@ let package = Package(
         ),
         .target(name: "CAugSystem", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CAugKernels"),
+        // libcurl is loaded when a URL is first read (dlopen), not linked: the wheel needs nothing
+        // new, and everything but URLs works without it. Its header is needed to build.
+        .target(name: "CAugHTTP", cSettings: [.define("_GNU_SOURCE")]),
         .target(
             name: "AugloadCore",
-            dependencies: ["CAugCodecs", "CAugKernels"],
+            dependencies: ["CAugCodecs", "CAugKernels", "CAugHTTP"],
             swiftSettings: invariants
         ),
         .target(

@@ -15,12 +15,15 @@ struct AugloadCommand: ParsableCommand {
               augload bench data/train --workers 1,2,7
               augload preview data/train -o grid.png --samples 6 --variants 5
               augload check data/train           # every file decoded in full; lists the bad ones
+              augload pack data/train --out shards/train    # WebDataset tar shards
+              augload run --shards 'shards/train-{000000..000009}.tar'   # or a folder, a list, http(s):// URLs
 
             Exit status: 0 success, 1 the run failed (the message names the file and reason), 2 bad usage.
             """,
         version: EngineVersion.release,
         subcommands: [
             RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self, CheckCommand.self,
+            PackCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -38,7 +38,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let folder = try dataset.makeDataset()
-        let paths = folder.samples.map(\.path)
+        let paths = folder.samples.map(\.locator)
         let terminal = output.showsProgress(json: json)
         let filesPerBatch = 32
         let progress = terminal ? Progress(verb: "check", epochs: 1) : nil
@@ -53,7 +53,7 @@ struct CheckCommand: ParsableCommand {
             if !json {
                 let bad = verdicts.filter { $0.verdict != .good }
                 if !bad.isEmpty { progress?.finish() }  // the line goes above the bar
-                for (path, verdict) in bad { print("\(verdict.label) \(path): \(verdict.reason)") }
+                for (path, verdict) in bad { print("\(verdict.label) \(Locator.display(path)): \(verdict.reason)") }
             }
             progress?.advance(epoch: 0, done: batches, total: total, images: verdicts.count, queued: loader.queuedBatches)
         }
@@ -66,7 +66,8 @@ struct CheckCommand: ParsableCommand {
             )
         }
         if let writeExclude {
-            let refused = report.entries.filter { $0.verdict.isRefused }.map { $0.path + "\n" }.joined()
+            // The paths' own bytes (a name need not be UTF-8), as the exclude list reads them back.
+            let refused = report.entries.filter { $0.verdict.isRefused }.map { Locator.reported($0.path) + "\n" }.joined()
             try writeText(refused, to: writeExclude)
         }
         if report.refused > 0 { throw ExitCode.failure }
@@ -77,7 +78,7 @@ struct CheckCommand: ParsableCommand {
         do throws(SystemError) {
             let fd = try Syscall.retrying("open \(path)") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
             defer { Syscall.close(fd) }
-            let failure: Int32 = Array(text.utf8).withUnsafeBytes { buffer in
+            let failure: Int32 = Locator.cString(text).dropLast().map { UInt8(bitPattern: $0) }.withUnsafeBytes { buffer in
                 var done = 0
                 while done < buffer.count {
                     do throws(SystemError) {
@@ -121,7 +122,7 @@ struct CheckJSON: Encodable {
         workers = r.workers
         worker_restarts = r.workerRestarts
         verdicts = r.entries.map {
-            Entry(path: $0.path, verdict: $0.verdict.label, code: $0.verdict.code ?? "", reason: $0.verdict.reason)
+            Entry(path: Locator.reported($0.path), verdict: $0.verdict.label, code: $0.verdict.code ?? "", reason: $0.verdict.reason)
         }
     }
 }

@@ -14,16 +14,35 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: "A CSV list of images instead of DIR: one 'path,label' per line (label: integer or class name).")
     var files: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "WebDataset tar shards instead of DIR: a brace pattern (train-{000000..000127}.tar), a folder of .tar files, a .tar, an http(s):// URL, or a list file of them.",
+            valueName: "SPEC"))
+    var shards: String?
+
+    @Option(help: "With --shards: the extension of the member holding each sample's label (cls: an integer; any other: a class name).")
+    var label: String = "cls"
+
     func validate() throws {
-        guard (directory == nil) != (files == nil) else {
-            throw ValidationError("give either DIR or --files LIST.csv (exactly one)")
+        guard [directory != nil, files != nil, shards != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give DIR, --files LIST.csv or --shards SPEC (exactly one)")
         }
+        if label != "cls" && shards == nil { throw ValidationError("--label goes with --shards") }
     }
 
-    /// The dataset: DIR's class folders, or the `--files` list.
+    /// The dataset: DIR's class folders, the `--files` list or the `--shards`; what reading it
+    /// noticed without failing (shard samples without an image) goes to stderr.
     func makeDataset() throws(LoaderError) -> ImageFolder {
-        if let files { return try ImageFolder(listFile: files) }
-        return try ImageFolder(root: directory ?? ".")
+        let folder: ImageFolder
+        if let files {
+            folder = try ImageFolder(listFile: files)
+        } else if let shards {
+            folder = try ImageFolder(shards: [shards], label: label)
+        } else {
+            folder = try ImageFolder(root: directory ?? ".")
+        }
+        for note in folder.notes + folder.damage { writeStderr("augload: \(note)\n") }
+        return folder
     }
 }
 

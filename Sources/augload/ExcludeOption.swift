@@ -32,7 +32,7 @@ struct ExcludeOption: ParsableArguments {
         } catch {
             throw LoaderError(.dataset, "cannot read the exclude list: \(error)", path: exclude)
         }
-        let lines = String(decoding: file.bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
+        let lines = Locator.string(bytes: file.bytes).split(whereSeparator: \.isNewline)
         // Every tail of every line at a "/" ("a/b/c" gives "a/b/c", "b/c", "c"), so an image's path
         // below the root finds its line in one lookup whatever the line's prefix.
         var tails = Set<Substring>()
@@ -46,9 +46,10 @@ struct ExcludeOption: ParsableArguments {
         }
         let folder = sequence.folder
         let kept = folder.samples.filter { sample in
-            let below = sample.path.hasPrefix(folder.root + "/")
-            let relative = below ? sample.path.dropFirst(folder.root.count + 1).drop { $0 == "/" } : sample.path[...]
-            return !tails.contains(sample.path[...]) && !tails.contains(relative)
+            let path = Locator.reported(sample.locator)
+            let below = path.hasPrefix(folder.root + "/")
+            let relative = below ? path.dropFirst(folder.root.count + 1).drop { $0 == "/" } : path[...]
+            return !tails.contains(path[...]) && !tails.contains(relative)
         }
         guard !kept.isEmpty else {
             throw LoaderError(.dataset, "every image of \(folder.root) is listed in \(exclude)", path: exclude)

@@ -47,8 +47,8 @@ struct ExportCommand: ParsableCommand {
             print(try report.encoded())
         } else {
             print("wrote \(report.batches) batches (\(report.images) images) to \(out) in \(fixed(report.seconds, 2)) s")
-            for s in report.skipped { print("  skipped \(s.path): \(s.error)") }
-            for s in report.warnings { print("  warning \(s.path): \(s.error)") }
+            for s in report.skipped { print("  skipped \(Locator.display(s.path)): \(s.error)") }
+            for s in report.warnings { print("  warning \(Locator.display(s.path)): \(s.error)") }
         }
     }
 }

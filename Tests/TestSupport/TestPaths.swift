@@ -67,8 +67,9 @@ public enum TestPaths {
         return (try? f.read(path: path)) != nil ? f.bytes : nil
     }
 
+    /// Writes a file; `path` is a ``Locator`` string, so a name need not be UTF-8.
     public static func write(_ path: String, _ bytes: [UInt8]) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let fd = Locator.withCString(path) { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
         precondition(fd >= 0, "cannot write \(path)")
         _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         close(fd)
@@ -79,9 +80,13 @@ public enum TestPaths {
         write(to, read(from) ?? [])
     }
 
-    /// Makes a folder (and its parents).
+    /// Makes a folder (and its parents); `path` is a ``Locator`` string.
     public static func makeDirectory(_ path: String) {
-        _ = try? run("/bin/mkdir", ["-p", path])
+        var sofar = ""
+        for part in path.split(separator: "/") {
+            sofar += "/" + part
+            _ = Locator.withCString(sofar) { mkdir($0, 0o755) }
+        }
     }
 }
 

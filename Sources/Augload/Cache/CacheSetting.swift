@@ -58,7 +58,7 @@ public enum CacheSetting: Sendable, Hashable {
     }
 
     /// `512M`, `8G`, `1048576`: a byte count (K, M, G, T are powers of 1024; a trailing B is allowed).
-    static func parseSize(_ text: String) -> Int? {
+    public static func parseSize(_ text: String) -> Int? {
         var digits = text.uppercased()
         if digits.hasSuffix("B") { digits.removeLast() }
         var multiplier = 1

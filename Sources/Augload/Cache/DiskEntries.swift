@@ -192,10 +192,19 @@ struct FileIdentity: Equatable {
     var ctimeNanoseconds: Int64
     var inode: UInt64
 
-    /// The identity of the file at `path`, or nil when it cannot be stat'ed or is not a regular file.
+    /// The identity of the file at `path`, or nil when it cannot be stat'ed or is not a regular
+    /// file. A shard member's is its locator's: its size, its shard's identity token (checked
+    /// against the shard when the index was loaded) and its offset.
     init?(path: String) {
+        if path.utf8.contains(0), let member = Locator.parse(path).member {
+            size = member.size
+            mtimeNanoseconds = Int64(bitPattern: member.token)
+            ctimeNanoseconds = 0
+            inode = UInt64(member.offset)
+            return
+        }
         var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard Locator.withCString(path, { stat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         size = Int(st.st_size)
         mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         ctimeNanoseconds = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)

@@ -35,7 +35,7 @@ public struct CheckReport: Sendable {
 /// finds good never fails a run, and one it refuses always would.
 ///
 ///     let folder = try ImageFolder(root: "data/train")
-///     let report = try check(paths: folder.samples.map(\.path), workers: 2)
+///     let report = try check(paths: folder.samples.map(\.locator), workers: 2)
 ///     for e in report.entries { print(e.verdict.label, e.path, e.verdict.reason) }
 ///
 /// - Parameters:

@@ -11,7 +11,7 @@
 /// endian), the warning count (UInt32, little endian), then the message (cut to fit, at a
 /// character boundary).
 ///
-///     let source = VerdictSource(paths: folder.samples.map(\.path))
+///     let source = VerdictSource(paths: folder.samples.map(\.locator))
 ///     let loader = try Loader(source: source, workers: 2)
 ///     while let batch = try loader.next() {
 ///         for (path, verdict) in source.verdicts(in: batch) where verdict != .good { print(path, verdict.reason) }

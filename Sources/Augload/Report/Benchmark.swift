@@ -154,7 +154,7 @@ public enum Benchmark {
         result.rounds = max(rounds, 1)
         // Files are read again for each ceiling (from the page cache) rather than kept: held, they
         // would count in the runs' memory.
-        let paths = samples.map(\.path)
+        let paths = samples.map(\.locator)
         let label = { (round: Int) in result.rounds > 1 ? "round \(round)/\(result.rounds): " : "" }
         progress("\(label(1))decode-only ceiling")
         var ceilings = [ceiling(paths, options: options.decode)]

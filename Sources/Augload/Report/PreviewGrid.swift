@@ -33,7 +33,7 @@ public enum PreviewGrid {
         var workspace = Pipeline.Workspace()
         var cell = Image()
         for (row, index) in picks.enumerated() {
-            let path = folder.samples[index].path
+            let path = folder.samples[index].locator
             for column in 0..<columns {
                 let pipeline = column == 0 ? plain.pipeline : augmented.pipeline
                 var random = SampleRandom(seed: options.seed, epoch: column - 1, sample: index, stream: RandomStream.augment)
@@ -46,7 +46,7 @@ public enum PreviewGrid {
                     }
                     cell = try pipeline.augment(bytes: workspace.file.bytes, random: &random, workspace: &workspace)
                 } catch {
-                    throw LoaderError(.badFile, error.at(path).description, path: path)
+                    throw LoaderError(.badFile, error.at(path).description, path: Locator.reported(path))
                 }
                 paste(cell, into: &grid, x: gap + column * (side + gap), y: gap + row * (side + gap))
             }

@@ -51,6 +51,11 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         openCache: (CacheSetting, Pipeline) throws(LoaderError) -> DecodedCache
     ) throws(LoaderError) {
         try options.validate()
+        if let damage = folder.damage.first, options.onError == .fail {
+            throw LoaderError(
+                .badFile, "\(damage) (with on-error skip the samples around it are read and the damage reported)",
+                path: folder.root)
+        }
         self.folder = folder
         self.options = options
         let pipeline = options.pipeline
@@ -116,7 +121,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// size 1) the largest declared image of the dataset decides, which reads every file's header
     /// once: meant for exporting what the decoder sees, not for training-scale datasets.
     public func slotRequirement() throws -> SlotRequirement {
-        try Self.requirement(for: options.size > 0 ? [] : folder.samples.map(\.path), options: options)
+        try Self.requirement(for: options.size > 0 ? [] : folder.samples.map(\.locator), options: options)
     }
 
     /// Room for `batchSize` images of `size × size`, or with size 0 of the largest declared image
@@ -147,7 +152,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         for i in positions[start..<end] {
             w.int(i)
             w.int(Int(folder.samples[i].label))
-            w.string(folder.samples[i].path)
+            w.string(folder.samples[i].locator)
         }
         var candidates: [Int] = []
         if options.onError == .skip {
@@ -159,7 +164,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         w.int(candidates.count)
         for i in candidates {
             w.int(Int(folder.samples[i].label))
-            w.string(folder.samples[i].path)
+            w.string(folder.samples[i].locator)
         }
         return w.bytes
     }
@@ -180,7 +185,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// The paths of the samples in `order`, comma-separated.
     public func describe(order: [UInt8]) -> String {
         guard let o = try? Order(order) else { return "(unreadable order)" }
-        return o.samples.map(\.path).joined(separator: ", ")
+        return o.samples.map { Locator.display($0.path) }.joined(separator: ", ")
     }
 
     /// Decodes and augments the order's samples into `writer`, replacing undecodable files under
@@ -203,13 +208,13 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                 let w = workspace.lastWarnings
                 if w.count > 0 {
                     skipped.append(
-                        SkippedFile(path: sample.path, error: Verdict.warnings(w).reason, kind: .warning))
+                        SkippedFile(path: Locator.reported(sample.path), error: Verdict.warnings(w).reason, kind: .warning))
                 }
             case .failure(let error):
                 guard options.onError == .skip else {
-                    throw LoaderError(.badFile, error.description, path: sample.path, decodeCode: error.code)
+                    throw LoaderError(.badFile, error.description, path: Locator.reported(sample.path), decodeCode: error.code)
                 }
-                skipped.append(SkippedFile(path: sample.path, error: error.message))
+                skipped.append(SkippedFile(path: Locator.reported(sample.path), error: error.message))
                 var replaced = false
                 for candidate in order.replacements where candidate.path != sample.path {
                     switch attempt(candidate.path, epoch: epoch, sample: sample.index, into: destination, side: side) {
@@ -218,7 +223,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                         label = candidate.label
                         replaced = true
                     case .failure(let again):
-                        skipped.append(SkippedFile(path: candidate.path, error: again.message))
+                        skipped.append(SkippedFile(path: Locator.reported(candidate.path), error: again.message))
                     }
                     if replaced { break }
                 }
@@ -226,7 +231,7 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
                     throw LoaderError(
                         .badFile,
                         "\(error.description) (and none of its \(order.replacements.count) replacement candidates could be decoded)",
-                        path: sample.path, decodeCode: error.code)
+                        path: Locator.reported(sample.path), decodeCode: error.code)
                 }
             }
             writer.labels[k] = label

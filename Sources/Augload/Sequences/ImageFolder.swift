@@ -14,10 +14,25 @@
 public struct ImageFolder: Sendable {
     /// One image and its label.
     public struct Sample: Sendable, Hashable {
-        /// The image file's path, `root/<class>/…`.
+        /// The image file's path, `root/<class>/…` (a ``Locator`` string: bytes that are not
+        /// UTF-8 escaped), or the shard holding the image when ``member`` is set.
         public var path: String
         /// The index of the sample's class in ``ImageFolder/classes``.
         public var label: Int32
+        /// The image's member in the shard at ``path``; nil for a file.
+        public var member: Locator.Member?
+
+        public init(path: String, label: Int32, member: Locator.Member? = nil) {
+            self.path = path
+            self.label = label
+            self.member = member
+        }
+
+        /// Where the image's bytes are, as workers, the cache and reports name it.
+        public var locator: String {
+            guard let m = member else { return path }
+            return Locator.member(shard: path, name: m.name, offset: m.offset, size: m.size, token: m.token)
+        }
     }
 
     /// The dataset folder, as given.
@@ -26,6 +41,12 @@ public struct ImageFolder: Sendable {
     public let classes: [String]
     /// Every image, class by class in a stable order; a sample index indexes this array.
     public let samples: [Sample]
+    /// What reading the dataset noticed but did not fail on (shard samples without an image,
+    /// damaged tar headers skipped): the CLI prints it, the Python client warns with it.
+    public var notes: [String] = []
+    /// Damaged tar headers in its shards, each naming the shard, the offset and the member before
+    /// it: a sequence refuses the dataset unless bad files are skipped (then they are notes).
+    public var damage: [String] = []
 
     /// Scans `root`.
     /// - Throws: ``LoaderError`` (`.dataset`) when `root` is missing or unreadable, has no class
@@ -37,7 +58,7 @@ public struct ImageFolder: Sendable {
         do {
             entries = try ImageFolder.list(root)
         } catch {
-            throw LoaderError(.dataset, "cannot read dataset folder \(root): \(error.reason)", path: root)
+            throw LoaderError(.dataset, "cannot read dataset folder \(Locator.display(root)): \(error.reason)", path: root)
         }
         let classes = entries.filter { $0.isDirectory && !$0.name.hasPrefix(".") }.map(\.name).sorted(by: ImageFolder.byteOrder)
         var samples: [Sample] = []
@@ -87,24 +108,23 @@ public struct ImageFolder: Sendable {
     struct ListError: Error { var reason: String }
 
     /// Directory entries with their type (following symlinks for the type).
-    private static func list(_ dir: String) throws(ListError) -> [(name: String, isDirectory: Bool)] {
+    static func list(_ dir: String) throws(ListError) -> [(name: String, isDirectory: Bool)] {
         let handle: OpaquePointer
         do {
-            handle = try Syscall.retrying("opendir \(dir)") { opendir(dir) }
+            handle = try Syscall.retrying("opendir \(Locator.display(dir))") { Locator.withCString(dir) { opendir($0) } }
         } catch {
             throw ListError(reason: error.reason)
         }
         defer { closedir(handle) }
         var result: [(String, Bool)] = []
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // The name's bytes as they are (a Locator string), whatever their encoding.
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Locator.string(bytes: raw.prefix(while: { $0 != 0 })) }
             if name == "." || name == ".." { continue }
             var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
             if entry.pointee.d_type == UInt8(DT_LNK) || entry.pointee.d_type == UInt8(DT_UNKNOWN) {
                 var st = stat()
-                if stat(dir + "/" + name, &st) == 0 { isDirectory = (st.st_mode & S_IFMT) == S_IFDIR }
+                if Locator.withCString(dir + "/" + name, { stat($0, &st) }) == 0 { isDirectory = (st.st_mode & S_IFMT) == S_IFDIR }
             }
             result.append((name, isDirectory))
         }

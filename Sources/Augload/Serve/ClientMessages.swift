@@ -46,6 +46,10 @@ struct HelloMessage: Decodable {
     struct Dataset: Decodable {
         var folder: String?
         var files: [String]?
+        /// Shard specs (brace patterns, folders of `.tar`, list files, URLs), read in order.
+        var shards: [String]?
+        /// The extension of the shards' label member (default `cls`).
+        var label: String?
         var labels: [Int]?
         var classes: [String]?
     }
@@ -160,6 +164,8 @@ struct EngineMessage: Encodable {
     var kernels: String?
     var enginePid: Int?
     var classes: [String]?
+    /// What reading the dataset noticed without failing (`ready`): shard samples without an image, damaged headers skipped.
+    var notes: [String]?
     var samples: Int?
     var batchesPerEpoch: Int?
     var workers: Int?

@@ -64,6 +64,7 @@ public final class ServeSession: @unchecked Sendable {
         ready.kernels = EngineVersion.kernels
         ready.enginePid = Int(getpid())
         ready.classes = sequence.folder.classes
+        ready.notes = sequence.folder.notes.isEmpty && sequence.folder.damage.isEmpty ? nil : sequence.folder.notes + sequence.folder.damage
         ready.samples = sequence.samplesPerEpoch
         ready.batchesPerEpoch = sequence.batchCount(epoch: 0)
         ready.workers = Loader.processes(forWorkers: workers)
@@ -185,8 +186,10 @@ public final class ServeSession: @unchecked Sendable {
             folder = try ImageFolder(root: root)
         } else if let files = d.files {
             folder = try ImageFolder(files: files, labels: d.labels ?? [], classes: d.classes)
+        } else if let shards = d.shards {
+            folder = try ImageFolder(shards: shards, label: d.label ?? "cls")
         } else {
-            throw LoaderError(.invalidOptions, "the dataset needs a folder or files")
+            throw LoaderError(.invalidOptions, "the dataset needs a folder, files or shards")
         }
         return try ImageBatchSequence(folder: folder, options: options)
     }

@@ -31,9 +31,9 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         return copy
     }
 
-    /// "path: message" when the path is known, else the message.
+    /// "path: message" when the path is known (as ``Locator/display(_:)`` shows it), else the message.
     public var description: String {
-        if let path { return "\(path): \(message)" }
+        if let path { return "\(Locator.display(path)): \(message)" }
         return message
     }
 

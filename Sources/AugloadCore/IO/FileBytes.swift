@@ -14,12 +14,21 @@ public struct FileBytes: Sendable {
 
     public init() {}
 
-    /// Replaces `bytes` with the contents of the file at `path`.
+    /// Reads shard members at `http(s)://` URLs (made on first use; one per workspace, so each
+    /// worker thread keeps its own connection alive).
+    private var http: HTTPReader?
+
+    /// Replaces `bytes` with the contents of the file at `path`, or of the shard member a
+    /// ``Locator`` names (read from the shard on disk, or with a range request from its URL).
     /// - Throws: ``DecodeError`` with code `.io` naming the path and the system's reason.
     public mutating func read(path: String) throws(DecodeError) {
+        if path.utf8.contains(0), let member = Locator.parse(path).member {
+            try read(member: member, of: Locator.parse(path).path, locator: path)
+            return
+        }
         let fd: Int32
         do {
-            fd = try Syscall.retrying("open") { open(path, O_RDONLY | O_CLOEXEC) }
+            fd = try Syscall.retrying("open") { Locator.withCString(path) { open($0, O_RDONLY | O_CLOEXEC) } }
         } catch {
             throw DecodeError(.io, path: path, message: "cannot open: \(error.reason)")
         }
@@ -59,6 +68,60 @@ public struct FileBytes: Sendable {
 }
 
 extension FileBytes {
+    /// Reads a shard member's `size` bytes at `offset`: `pread` from a shard on disk, a range
+    /// request for a URL. A shard shorter than its index says is an error naming shard and member.
+    private mutating func read(member: Locator.Member, of shard: String, locator: String) throws(DecodeError) {
+        bytes.resizeUninitialized(to: member.size)
+        if Locator.isURL(shard) {
+            do throws(DecodeError) {
+                if http == nil { http = try HTTPReader() }
+                let reader = http!
+                let failure = bytes.withUnsafeMutableBytes { buf -> DecodeError? in
+                    do throws(DecodeError) {
+                        try reader.read(shard, offset: member.offset, into: buf)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                if let failure { throw failure }
+            } catch {
+                throw DecodeError(.io, path: locator, message: error.message)
+            }
+            return
+        }
+        let fd: Int32
+        do {
+            fd = try Syscall.retrying("open") { Locator.withCString(shard) { open($0, O_RDONLY | O_CLOEXEC) } }
+        } catch {
+            throw DecodeError(.io, path: locator, message: "cannot open the shard: \(error.reason)")
+        }
+        defer { Syscall.close(fd) }
+        let got = bytes.withUnsafeMutableBytes { buf -> Result<Int, SystemError> in
+            var done = 0
+            while done < member.size {
+                do throws(SystemError) {
+                    let n = try Syscall.retrying("pread") {
+                        pread(fd, buf.baseAddress! + done, member.size - done, off_t(member.offset + done))
+                    }
+                    if n == 0 { break }
+                    done += n
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return .success(done)
+        }
+        switch got {
+        case .failure(let error): throw DecodeError(.io, path: locator, message: "cannot read the shard: \(error.reason)")
+        case .success(let n) where n < member.size:
+            throw DecodeError(
+                .truncated, path: locator,
+                message: "the shard ends inside this member (\(n) of its \(member.size) bytes at offset \(member.offset)): the shard is truncated")
+        case .success: return
+        }
+    }
+
     /// Files whose size is not known up front (those in /proc report 0): read until end of file.
     private mutating func readToEnd(_ fd: Int32, path: String) throws(DecodeError) {
         bytes.removeAll(keepingCapacity: true)

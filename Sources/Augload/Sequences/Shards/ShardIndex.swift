@@ -1,0 +1,290 @@
+import AugloadCore
+import CAugSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The samples of a set of WebDataset shards — shard, data offset, size, key and label of each
+/// image — read once from the tar headers and kept, so a later run starts without scanning.
+///
+/// WebDataset's convention: a sample is the consecutive members sharing a key (the name up to the
+/// first dot of its base name, folders kept); its image is the `.jpg`, `.jpeg` or `.png` member (any
+/// case); its label is the text of the member with the `label` extension — an integer for `cls`,
+/// a class name otherwise (names sorted by byte order become labels 0, 1, …).
+///
+/// The kept file (``ShardIndex/folder``, named by a hash of the shard list and the label
+/// extension) holds every shard's identity (size and mtime/inode, or a URL's size and ETag/
+/// Last-Modified) and a checksum of the whole; it is used only when every shard's identity still
+/// matches and the checksum holds. A stale, damaged or foreign file is rebuilt, never trusted.
+struct ShardIndex {
+    struct Entry {
+        var shard: Int32
+        var label: Int32
+        var offset: Int
+        var size: Int
+        var name: String
+    }
+
+    var shards: [String]
+    var identities: [ShardIdentity]
+    var entries: [Entry]
+    var classes: [String]
+    /// Keys that had no image member: what the dataset reports.
+    var notes: [String]
+    /// Damaged tar headers (the scan resumed after each): an error unless bad files are skipped.
+    var damage: [String] = []
+    /// True when this index was read from its kept file rather than built.
+    var reused = false
+
+    static let magic = 0x3158_4449_4C47_5541  // "AUGLIDX1"
+    static let formatVersion = 2
+    static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Where indexes are kept: `$AUGLOAD_INDEX_DIR`, else `$XDG_CACHE_HOME/augload/index`, else
+    /// `~/.cache/augload/index`.
+    static var folder: String {
+        if let dir = getenv("AUGLOAD_INDEX_DIR").map({ String(cString: $0) }), !dir.isEmpty { return dir }
+        if let xdg = getenv("XDG_CACHE_HOME").map({ String(cString: $0) }), !xdg.isEmpty { return xdg + "/augload/index" }
+        let home = getenv("HOME").map { String(cString: $0) } ?? "/tmp"
+        return home + "/.cache/augload/index"
+    }
+
+    /// The index of `shards`: the kept one when it still holds, else built from the headers and kept.
+    static func load(shards: [String], label: String) throws(LoaderError) -> ShardIndex {
+        var http: HTTPReader?
+        if shards.contains(where: Locator.isURL), let reason = HTTPReader.unavailableReason {
+            throw LoaderError(.dataset, reason, path: shards.first(where: Locator.isURL))
+        }
+        var identities: [ShardIdentity] = []
+        for shard in shards { identities.append(try ShardIdentity.of(shard, http: &http)) }
+        let file = folder + "/" + hex(DecodedCache.hash(shards.joined(separator: "\u{0}") + "\u{0}" + label).a) + ".index"
+        if var kept = read(file, shards: shards, identities: identities, label: label) {
+            kept.reused = true
+            return kept
+        }
+        let index = try build(shards: shards, identities: identities, label: label, http: &http)
+        index.keep(at: file, label: label)
+        return index
+    }
+
+    // MARK: Building
+
+    static func build(
+        shards: [String], identities: [ShardIdentity], label: String, http: inout HTTPReader?
+    ) throws(LoaderError) -> ShardIndex {
+        var index = ShardIndex(shards: shards, identities: identities, entries: [], classes: [], notes: [])
+        var labelTexts: [String?] = []
+        var withoutImage = 0
+        for (s, shard) in shards.enumerated() {
+            let size = identities[s].size
+            var members: [TarMember]
+            var reader: any ShardBytes
+            if Locator.isURL(shard) {
+                if http == nil { http = try readerOrThrow(shard) }
+                reader = RemoteShard(url: shard, size: size, http: http!)
+            } else {
+                reader = try LocalShard(path: shard, size: size)
+            }
+            defer { (reader as? LocalShard)?.close() }
+            let scan = try TarScanner.scan(&reader)
+            members = scan.members
+            for d in scan.damage {
+                index.damage.append(
+                    "\(Locator.display(shard)): damaged tar header at offset \(d.offset)"
+                        + (d.after.map { " (after member \(Locator.display($0)))" } ?? "") + ": \(d.reason); skipped to the next valid header")
+            }
+            // Group consecutive members by key.
+            var k = 0
+            while k < members.count {
+                let key = ShardIndex.key(of: members[k].name)
+                var image: TarMember?
+                var labelMember: TarMember?
+                var j = k
+                while j < members.count, ShardIndex.key(of: members[j].name) == key {
+                    let ext = ShardIndex.extensionOf(members[j].name)
+                    if image == nil, ShardIndex.imageExtensions.contains(ext.lowercased()) { image = members[j] }
+                    if ext == label { labelMember = members[j] }
+                    j += 1
+                }
+                k = j
+                guard let image else {
+                    withoutImage += 1
+                    continue
+                }
+                if image.offset + image.size > size {
+                    // The shard ends inside the image: indexed as declared, so reading it is the
+                    // error naming shard and member (replaced under skip). Its label cannot be
+                    // read and is never used: a truncated member never decodes.
+                    labelTexts.append(nil)
+                    index.entries.append(Entry(shard: Int32(s), label: 0, offset: image.offset, size: image.size, name: image.name))
+                    continue
+                }
+                guard let labelMember else {
+                    throw LoaderError(
+                        .dataset,
+                        "\(Locator.display(shard)): sample \(Locator.display(String(key))) has no .\(label) member (its label); give --label EXT for another member",
+                        path: shard)
+                }
+                if labelMember.offset + labelMember.size > size {
+                    throw LoaderError(
+                        .badFile, "\(Locator.display(shard)) is truncated: member \(Locator.display(labelMember.name)) ends past its end",
+                        path: shard)
+                }
+                let text = try reader.read(offset: labelMember.offset, count: min(labelMember.size, 4096))
+                labelTexts.append(String(decoding: text, as: UTF8.self).trimmingCharacters(in: " \t\r\n"))
+                index.entries.append(Entry(shard: Int32(s), label: 0, offset: image.offset, size: image.size, name: image.name))
+            }
+        }
+        if withoutImage > 0 {
+            index.notes.append("\(withoutImage) sample(s) without a .jpg, .jpeg or .png member were left out")
+        }
+        guard !index.entries.isEmpty else {
+            throw LoaderError(
+                .dataset, "no images in the shards (\(shards.count) shard(s)): expected members KEY.jpg|.jpeg|.png with KEY.\(label)",
+                path: shards.first)
+        }
+        try index.assignLabels(labelTexts, label: label)
+        return index
+    }
+
+    private static func readerOrThrow(_ url: String) throws(LoaderError) -> HTTPReader {
+        do {
+            return try HTTPReader()
+        } catch {
+            throw LoaderError(.dataset, error.message, path: url)
+        }
+    }
+
+    /// Integer labels for `cls`, else class names sorted into labels.
+    private mutating func assignLabels(_ texts: [String?], label: String) throws(LoaderError) {
+        if label == "cls" {
+            var top = 0
+            for (i, text) in texts.enumerated() {
+                guard let t = text else { continue }  // a truncated sample's: never used
+                guard let v = Int(t), v >= 0, v < Int(Int32.max) else {
+                    let e = entries[i]
+                    throw LoaderError(
+                        .dataset,
+                        "\(Locator.display(shards[Int(e.shard)])): the .cls of \(Locator.display(String(ShardIndex.key(of: e.name)))) is \"\(t)\", not a label (an integer ≥ 0)",
+                        path: shards[Int(e.shard)])
+                }
+                entries[i].label = Int32(v)
+                top = max(top, v)
+            }
+            classes = (0...top).map(String.init)
+        } else {
+            classes = Set(texts.compactMap { $0 }).sorted(by: ImageFolder.byteOrder)
+            let number = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
+            for i in entries.indices { entries[i].label = texts[i].map { number[$0]! } ?? 0 }
+        }
+    }
+
+    /// A member's key: its name up to the first dot of its base name.
+    static func key(of name: String) -> Substring {
+        let base = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
+        return name[..<(name[base...].firstIndex(of: ".") ?? name.endIndex)]
+    }
+
+    /// A member's extension: everything after the first dot of its base name.
+    static func extensionOf(_ name: String) -> String {
+        let base = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
+        guard let dot = name[base...].firstIndex(of: ".") else { return "" }
+        return String(name[name.index(after: dot)...])
+    }
+
+    // MARK: Keeping
+
+    /// Writes the index to `file` (a temporary file renamed over it); a failure only costs the next run a scan.
+    func keep(at file: String, label: String) {
+        var w = WireWriter()
+        w.int(ShardIndex.magic)
+        w.int(ShardIndex.formatVersion)
+        w.string(label)
+        w.int(shards.count)
+        for (s, identity) in zip(shards, identities) {
+            w.string(s)
+            w.int(identity.size)
+            w.string(identity.stamp)
+        }
+        w.int(classes.count)
+        for c in classes { w.string(c) }
+        w.int(notes.count)
+        for n in notes { w.string(n) }
+        w.int(damage.count)
+        for d in damage { w.string(d) }
+        w.int(entries.count)
+        for e in entries {
+            w.int(Int(e.shard) << 32 | Int(UInt32(bitPattern: e.label)))
+            w.int(e.offset)
+            w.int(e.size)
+            w.string(e.name)
+        }
+        let sum = ShardIndex.checksum(w.bytes)
+        w.int(Int(bitPattern: UInt(sum)))
+        let dir = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
+        try? makeFolders(dir)
+        try? DiskEntries.writeAtomically(w.bytes, to: file, in: dir)
+    }
+
+    /// The kept index at `file` when it is intact and made for exactly these shards as they are now.
+    static func read(_ file: String, shards: [String], identities: [ShardIdentity], label: String) -> ShardIndex? {
+        var bytes = FileBytes()
+        guard (try? bytes.read(path: file)) != nil, bytes.bytes.count > 8 else { return nil }
+        let body = Array(bytes.bytes.dropLast(8))
+        var tail = WireReader(Array(bytes.bytes.suffix(8)))
+        guard let stored = try? tail.int(), UInt64(UInt(bitPattern: stored)) == checksum(body) else { return nil }
+        var r = WireReader(body)
+        do throws(LoaderError) {
+            guard try r.int() == magic, try r.int() == formatVersion, try r.string() == label, try r.int() == shards.count
+            else { return nil }
+            for (s, identity) in zip(shards, identities) {
+                guard try r.string() == s, try r.int() == identity.size, try r.string() == identity.stamp else { return nil }
+            }
+            var index = ShardIndex(shards: shards, identities: identities, entries: [], classes: [], notes: [])
+            for _ in 0..<(try r.int()) { index.classes.append(try r.string()) }
+            for _ in 0..<(try r.int()) { index.notes.append(try r.string()) }
+            for _ in 0..<(try r.int()) { index.damage.append(try r.string()) }
+            let n = try r.int()
+            guard n > 0, n <= body.count / 32 else { return nil }
+            index.entries.reserveCapacity(n)
+            for _ in 0..<n {
+                let packed = try r.int()
+                let (shard, label) = (Int32(truncatingIfNeeded: packed >> 32), Int32(truncatingIfNeeded: packed))
+                let offset = try r.int()
+                let size = try r.int()
+                let name = try r.string()
+                guard (0..<Int32(shards.count)).contains(shard), label >= 0, Int(label) < index.classes.count, offset >= 0,
+                    size >= 0, offset + size <= identities[Int(shard)].size
+                else { return nil }
+                index.entries.append(Entry(shard: shard, label: label, offset: offset, size: size, name: name))
+            }
+            return index
+        } catch {
+            return nil
+        }
+    }
+
+    static func checksum(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { aug_checksum64($0.baseAddress, $0.count, 0x2545_F491_4F6C_DD1D) }
+    }
+}
+
+/// `mkdir -p`.
+func makeFolders(_ path: String) throws(LoaderError) {
+    var sofar = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        sofar += "/" + part
+        if mkdir(sofar, 0o755) != 0 && errno != EEXIST {
+            throw LoaderError(.system, "cannot create the folder \(sofar): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing characters of `set`.
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        return String(drop(while: { chars.contains($0) }).reversed().drop(while: { chars.contains($0) }).reversed())
+    }
+}
