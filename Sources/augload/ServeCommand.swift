@@ -30,6 +30,9 @@ struct ServeCommand: ParsableCommand {
             "Print the explain record of one batch for the hello read on standard input, and exit.", valueName: "EPOCH,BATCH"))
     var explain: String?
 
+    @Flag(help: "With --explain: print the batch's MixUp/CutMix record instead of its samples'.")
+    var mix = false
+
     func run() throws {
         if let explain {
             let parts = explain.split(separator: ",").compactMap { Int($0) }
@@ -43,7 +46,7 @@ struct ServeCommand: ParsableCommand {
                 if n <= 0 { break }
                 input += chunk[0..<n]
             }
-            let record = try ServeSession.explain(hello: input, epoch: parts[0], batch: parts[1])
+            let record = try ServeSession.explain(hello: input, epoch: parts[0], batch: parts[1], mix: mix)
             print(String(decoding: record, as: UTF8.self))
             return
         }

@@ -129,6 +129,24 @@ struct SharedOptions: ParsableArguments {
     )
     var erasingValue: String = "0"
 
+    @Option(
+        help: ArgumentHelp(
+            "MixUp with lambda ~ Beta(ALPHA, ALPHA) (torchvision's v2.MixUp; 0 = off): labels become float32 targets.",
+            valueName: "ALPHA"))
+    var mixup: Double = 0
+
+    @Option(
+        help: ArgumentHelp(
+            "CutMix with lambda ~ Beta(ALPHA, ALPHA) (v2.CutMix; 0 = off). With --mixup too, each batch gets one, 50/50.",
+            valueName: "ALPHA"))
+    var cutmix: Double = 0
+
+    @Option(help: "The chance a batch is mixed at all (with --mixup or --cutmix).")
+    var mixProb: Double = 1
+
+    @Option(help: "Soft targets 1-EPS+EPS/C on the class and EPS/C elsewhere (0 = off): labels become float32 targets.")
+    var labelSmoothing: Double = 0
+
     @OptionGroup var output: OutputOptions
 
     /// Checks what only the command line has; the sequence and loader options are checked once,
@@ -172,6 +190,10 @@ struct SharedOptions: ParsableArguments {
         o.blur = blur
         o.erasing = erasing
         o.erasingValue = erasingValue
+        o.mixup = mixup
+        o.cutmix = cutmix
+        o.mixProb = mixProb
+        o.labelSmoothing = labelSmoothing
         var environment: [String: String] = [:]
         for key in ["RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"] {
             if let v = getenv(key) { environment[key] = String(cString: v) }

@@ -31,12 +31,17 @@ import Testing
         var images: [UInt8]
         var labels: [Int32]
         var shape: [Int]
+        /// Float32 targets (`count × labelColumns`) of a mixed or smoothed batch; empty otherwise.
+        var targets: [Float] = []
     }
 
     static func collect(_ loader: Loader, killAfter: Int? = nil) throws -> [Snapshot] {
         var out: [Snapshot] = []
         while let b = try loader.next() {
-            out.append(Snapshot(epoch: b.epoch, index: b.index, images: Array(b.images), labels: Array(b.labels), shape: b.shape))
+            out.append(
+                Snapshot(
+                    epoch: b.epoch, index: b.index, images: Array(b.images), labels: Array(b.labels), shape: b.shape,
+                    targets: b.softLabels.map(Array.init) ?? []))
             if out.count == killAfter, let victim = loader.workerProcessIDs.first { kill(victim, SIGKILL) }
         }
         return out

@@ -64,5 +64,5 @@ def test_an_engine_of_another_protocol_is_refused_naming_both_releases(monkeypat
     assert error.code == "protocolMismatch"
     text = str(error)
     assert f"is augload {VERSION}" in text and "speaks protocol 99" in text  # the engine's side and ours
-    assert "protocol 1" in text  # the engine's own protocol, in its message
+    assert f"protocol {augload._version.PROTOCOL}" in text  # the engine's own protocol, in its message
     assert "Reinstall augload" in text

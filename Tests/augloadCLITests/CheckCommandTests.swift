@@ -78,7 +78,7 @@ import Testing
         #expect(r.status == 1, "\(r.stderr)")
         let report = try json(r.stdout)
         let folder = try ImageFolder(root: dir)
-        #expect(report["files"] as? Double == Double(folder.samples.count))
+        #expect(report["files"] as? Int == folder.samples.count)
         var expected: [String: Verdict] = [:]
         var image = Image()
         for sample in folder.samples {

@@ -1,4 +1,6 @@
-/// One batch: images as one contiguous tensor, and one Int32 label per image.
+/// One batch: images as one contiguous tensor, and one Int32 label per image — or, when the batch
+/// was mixed (MixUp, CutMix) or its labels smoothed, a row of float32 targets per image
+/// (``softLabels``, `count × labelColumns`).
 ///
 /// A batch the loader hands out *borrows* its shared-memory slot: `images` points straight at
 /// what a worker wrote, nothing is copied, and the slot goes back to the loader when the batch is
@@ -20,8 +22,13 @@ public final class Batch: @unchecked Sendable {
     public let dtype: DType
     /// The image tensor's bytes.
     public let images: UnsafeRawBufferPointer
-    /// One label per image.
+    /// One class index per image; empty when the batch has ``softLabels`` instead.
     public let labels: UnsafeBufferPointer<Int32>
+    /// Float32 targets, `count × labelColumns` row-major (each row sums to 1), when the batch was
+    /// mixed or its labels smoothed; nil for class indices.
+    public let softLabels: UnsafeBufferPointer<Float>?
+    /// Classes per row of ``softLabels``; 0 for class indices.
+    public let labelColumns: Int
 
     /// The loader slot the batch borrows (nil for a batch that owns its memory): the serve
     /// session names it to its client.
@@ -48,9 +55,12 @@ public final class Batch: @unchecked Sendable {
     /// A batch over memory someone else owns; `release` runs once when the batch is released.
     init(
         epoch: Int, index: Int, shape: [Int], dtype: DType, images: UnsafeRawBufferPointer,
-        labels: UnsafeBufferPointer<Int32>, slot: Int? = nil, release: (@Sendable () -> Void)?
+        labels: UnsafeBufferPointer<Int32>, softLabels: UnsafeBufferPointer<Float>? = nil, labelColumns: Int = 0,
+        slot: Int? = nil, release: (@Sendable () -> Void)?
     ) {
         self.slot = slot
+        self.softLabels = softLabels
+        self.labelColumns = softLabels == nil ? 0 : labelColumns
         self.epoch = epoch
         self.index = index
         self.shape = shape

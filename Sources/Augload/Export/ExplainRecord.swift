@@ -30,6 +30,31 @@ struct ExplainRecord {
         let bytes = try encoded(epoch: epoch, index: index, replaced: replaced)
         let name = "params-\(Self.pad(epoch, 4))-\(Self.pad(index, 6)).json"
         try NPYWriter.writeFile(path: "\(directory)/\(name)", prefix: bytes, data: UnsafeRawBufferPointer(start: nil, count: 0))
+        if sequence.options.softLabels {
+            let mix = try encodedMix(epoch: epoch, index: index)
+            let mixName = "mix-\(Self.pad(epoch, 4))-\(Self.pad(index, 6)).json"
+            try NPYWriter.writeFile(
+                path: "\(directory)/\(mixName)", prefix: mix, data: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    /// The batch-level record of batch `index` of `epoch` as JSON (`mix-EEEE-BBBBBB.json`): the
+    /// MixUp/CutMix draw (``BatchMix/explain(count:classes:smoothing:)``: `op` — `mixup`,
+    /// `cutmix` or null —, `lambda`, `label_lambda`, `box` as `[x1, y1, x2, y2]`, `partner` of each
+    /// sample, `num_classes`, `label_smoothing`), applied after every sample's own steps.
+    func encodedMix(epoch: Int, index: Int) throws(LoaderError) -> [UInt8] {
+        let count = sequence.batchCount(epoch: epoch)
+        guard (0..<count).contains(index) else {
+            throw LoaderError(.usage, "batch \(index) is out of range: epoch \(epoch) has \(count) batches")
+        }
+        let n = min(sequence.options.batchSize, sequence.samplesPerEpoch - index * sequence.options.batchSize)
+        let record = sequence.batchMix(epoch: epoch, index: index).explain(
+            count: n, classes: sequence.folder.classes.count, smoothing: sequence.options.labelSmoothing)
+        do {
+            return try TypeCodec.encodeJSON(record)
+        } catch {
+            throw LoaderError(.system, "cannot encode the mix record: \(error)")
+        }
     }
 
     /// The record of batch `index` of `epoch` as JSON: a list of entries, one per sample.

@@ -45,10 +45,15 @@ public enum NPYWriter {
         let epoch = format4(batch.epoch)
         try write(
             path: "\(directory)/images-\(epoch)-\(name).npy", data: batch.images, shape: batch.shape, descr: descr(batch.dtype))
-        try write(
-            path: "\(directory)/labels-\(epoch)-\(name).npy", data: UnsafeRawBufferPointer(batch.labels),
-            shape: [batch.labels.count],
-            descr: "<i4")
+        if let soft = batch.softLabels {
+            try write(
+                path: "\(directory)/labels-\(epoch)-\(name).npy", data: UnsafeRawBufferPointer(soft),
+                shape: [batch.count, batch.labelColumns], descr: "<f4")
+        } else {
+            try write(
+                path: "\(directory)/labels-\(epoch)-\(name).npy", data: UnsafeRawBufferPointer(batch.labels),
+                shape: [batch.labels.count], descr: "<i4")
+        }
     }
 
     static func format4(_ v: Int) -> String { pad(v, 4) }

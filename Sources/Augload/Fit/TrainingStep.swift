@@ -61,7 +61,16 @@ public struct ChannelStatisticsStep: TrainingStep, Sendable {
             features[i] = [sums.0 / Double(plane), sums.1 / Double(plane), sums.2 / Double(plane)]
         }
         pixelsPerChannel += n * plane
-        return sgdStep(features: features, labels: Array(batch.labels))
+        // Class indices become one-hot targets; mixed or smoothed batches bring their own rows.
+        var targets = [[Double]](repeating: [Double](repeating: 0, count: classes), count: n)
+        if let soft = batch.softLabels, batch.labelColumns > 0 {
+            for i in 0..<n {
+                for c in 0..<min(classes, batch.labelColumns) { targets[i][c] = Double(soft[i * batch.labelColumns + c]) }
+            }
+        } else {
+            for (i, label) in batch.labels.prefix(n).enumerated() { targets[i][min(max(Int(label), 0), classes - 1)] = 1 }
+        }
+        return sgdStep(features: features, targets: targets)
     }
 
     private func accumulate<T>(
@@ -99,19 +108,19 @@ public struct ChannelStatisticsStep: TrainingStep, Sendable {
     }
 
     /// One step of softmax regression; returns the mean cross-entropy before the step.
-    private mutating func sgdStep(features: [[Double]], labels: [Int32]) -> Double {
+    /// One step of softmax regression with cross-entropy against target distributions (one-hot for class indices).
+    private mutating func sgdStep(features: [[Double]], targets: [[Double]]) -> Double {
         var loss = 0.0
         var gradW = [[Double]](repeating: [0, 0, 0], count: classes)
         var gradB = [Double](repeating: 0, count: classes)
-        for (x, label) in zip(features, labels) {
+        for (x, t) in zip(features, targets) {
             let logits = (0..<classes).map { c in bias[c] + weights[c][0] * x[0] + weights[c][1] * x[1] + weights[c][2] * x[2] }
             let top = logits.max() ?? 0
             let exps = logits.map { exp($0 - top) }
             let total = exps.reduce(0, +)
-            let y = min(max(Int(label), 0), classes - 1)
-            loss -= log(max(exps[y] / total, 1e-12))
+            for c in 0..<classes where t[c] > 0 { loss -= t[c] * log(max(exps[c] / total, 1e-12)) }
             for c in 0..<classes {
-                let g = exps[c] / total - (c == y ? 1 : 0)
+                let g = exps[c] / total - t[c]
                 gradB[c] += g
                 for j in 0..<3 { gradW[c][j] += g * x[j] }
             }

@@ -154,8 +154,7 @@ final class Dispatcher: Producer, @unchecked Sendable {
         let w = try WorkerProcess.spawn(slots: state.slots, cache: source.cacheDescriptor, serial: serial)
         try w.send(
             .configure(
-                typeName: typeName, configuration: configuration, imageBytes: requirement.imageBytes,
-                labels: requirement.labels, slotCount: state.slots.count))
+                typeName: typeName, configuration: configuration, requirement: requirement, slotCount: state.slots.count))
         state.mutex.withLock { workers.append(w) }
         logger.debug("spawned worker", metadata: ["worker": "\(w.serial)", "pid": "\(w.pid)"])
     }

@@ -183,7 +183,7 @@ public final class Loader: @unchecked Sendable {
         let taken = try state.take()
         guard let (key, slot) = taken else { return nil }
         let base = state.slots.slot(slot)
-        let header: (shape: [Int], dtype: DType, labels: Int)
+        let header: (shape: [Int], dtype: DType, labels: Int, labelColumns: Int)
         do {
             header = try state.slots.layout.readHeader(at: base, epoch: key.epoch, index: key.index)
         } catch {
@@ -201,7 +201,13 @@ public final class Loader: @unchecked Sendable {
             images: UnsafeRawBufferPointer(
                 start: base + layout.imagesOffset, count: header.shape.reduce(1, *) * header.dtype.size),
             labels: UnsafeBufferPointer(
-                start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self), count: header.labels),
+                start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Int32.self),
+                count: header.labelColumns > 0 ? 0 : header.labels),
+            softLabels: header.labelColumns > 0
+                ? UnsafeBufferPointer(
+                    start: (base + SlotLayout.headerBytes).assumingMemoryBound(to: Float.self),
+                    count: header.labels * header.labelColumns) : nil,
+            labelColumns: header.labelColumns,
             slot: slot,
             release: {
                 state.release(slot)

@@ -60,12 +60,17 @@ extension BatchSource {
 public struct SlotRequirement: Sendable, Hashable {
     /// Bytes of image data a slot must hold.
     public var imageBytes: Int
-    /// Labels a slot must hold.
+    /// Labels (one per image) a slot must hold.
     public var labels: Int
-    /// Creates a requirement of `imageBytes` bytes of images and `labels` labels.
-    public init(imageBytes: Int, labels: Int) {
+    /// Classes per label when labels are float32 soft targets (MixUp, CutMix, label smoothing);
+    /// 0 for int32 class indices.
+    public var labelColumns: Int
+    /// Creates a requirement of `imageBytes` bytes of images and `labels` labels, each a class
+    /// index, or a row of `labelColumns` float32 targets.
+    public init(imageBytes: Int, labels: Int, labelColumns: Int = 0) {
         self.imageBytes = imageBytes
         self.labels = labels
+        self.labelColumns = labelColumns
     }
 }
 
@@ -87,7 +92,9 @@ public struct SequenceSource<S: DataSequence>: BatchSource {
     public func slotRequirement() throws -> SlotRequirement {
         guard sequence.count > 0 else { return SlotRequirement(imageBytes: 0, labels: 0) }
         let first = try sequence.batch(at: 0)
-        return SlotRequirement(imageBytes: first.images.count, labels: first.labels.count)
+        return SlotRequirement(
+            imageBytes: first.images.count, labels: first.softLabels == nil ? first.labels.count : first.count,
+            labelColumns: first.labelColumns)
     }
 
     /// The order of a batch: just `index`, encoded.

@@ -79,6 +79,18 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     public var erasing = 0.0
     /// `--erasing-value`: `0` or `random` (standard normal values, float32 output only).
     public var erasingValue = "0"
+    /// `--mixup ALPHA`: MixUp's Beta(α, α) (torchvision's `v2.MixUp`; 0: off). With ``cutmix``
+    /// too, each batch gets one of the two, 50/50.
+    public var mixup = 0.0
+    /// `--cutmix ALPHA`: CutMix's Beta(α, α) (torchvision's `v2.CutMix`; 0: off).
+    public var cutmix = 0.0
+    /// `--mix-prob P`: the chance a batch is mixed at all (default 1).
+    public var mixProb = 1.0
+    /// `--label-smoothing EPS`: targets `1 − ε + ε/C` on the class and `ε/C` elsewhere (0: off).
+    public var labelSmoothing = 0.0
+
+    /// True when labels are float32 targets rather than class indices: a mix or label smoothing is on.
+    public var softLabels: Bool { mixup > 0 || cutmix > 0 || labelSmoothing > 0 }
 
     public init() {}
 
@@ -123,6 +135,18 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
         if erasing > 0 && erasingValue == "random" && dtype == .uint8 {
             throw invalid("erasing value random needs dtype float32 (standard normal values do not fit uint8)")
         }
+        for (name, alpha) in [("mixup", mixup), ("cutmix", cutmix)] where !(alpha >= 0 && alpha <= 1000) {
+            throw invalid("\(name) alpha must be in 0...1000 (0 = off), got \(alpha)")
+        }
+        if !(mixProb >= 0 && mixProb <= 1) { throw invalid("mix prob must be in 0...1, got \(mixProb)") }
+        if !(labelSmoothing >= 0 && labelSmoothing < 1) {
+            throw invalid("label smoothing must be in 0..<1, got \(labelSmoothing)")
+        }
+        if softLabels && dtype == .uint8 {
+            let name = mixup > 0 ? "mixup" : cutmix > 0 ? "cutmix" : "label smoothing"
+            throw invalid("\(name) needs dtype float32: a mixed image is not pixel bytes, and the targets are float32")
+        }
+        if softLabels && size == 0 { throw invalid("mixup, cutmix and label smoothing need a fixed output size (size > 0)") }
         if size == 0 && (autoAugment != nil || erasing > 0) {
             throw invalid("auto-augment and erasing need a fixed output size (size > 0)")
         }

@@ -25,6 +25,8 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// loader process, attached to in workers; copies of the sequence share it.
     public let cache: DecodedCache?
     private var cacheScratch = DecodedCache.Scratch()
+    /// One image's floats, for the batch mix's roll.
+    private var mixScratch: [Float] = []
     /// The last epoch's sample order: a batch order needs it, and recomputing a million-sample
     /// shuffle for every batch would cost more than the batch.
     private let orderCache = OrderCache()
@@ -93,7 +95,8 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         // Fixed-size batches know their size; with size 0 only this batch's own files matter.
         let requirement =
             options.size > 0
-            ? try slotRequirement() : try Self.requirement(for: try Order(order).samples.map(\.path), options: options)
+            ? try slotRequirement()
+            : try Self.requirement(for: try Order(order).samples.map(\.path), options: options, classes: folder.classes.count)
         let layout = SlotLayout(requirement)
         let memory = UnsafeMutableRawPointer.allocate(byteCount: layout.slotSize, alignment: 4096)
         var writer = layout.writer(at: memory)
@@ -104,11 +107,15 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
             throw error
         }
         let box = MemoryBox(memory)
+        let soft = writer.labelColumns > 0
         return Batch(
             epoch: epoch, index: index, shape: writer.shape, dtype: writer.dtype,
             images: UnsafeRawBufferPointer(
                 start: writer.images.baseAddress, count: writer.shape.reduce(1, *) * writer.dtype.size),
-            labels: UnsafeBufferPointer(start: writer.labels.baseAddress, count: writer.labelCount),
+            labels: UnsafeBufferPointer(start: writer.labels.baseAddress, count: soft ? 0 : writer.labelCount),
+            softLabels: soft
+                ? UnsafeBufferPointer(start: writer.softLabels.baseAddress, count: writer.labelCount * writer.labelColumns) : nil,
+            labelColumns: writer.labelColumns,
             release: { box.free() })
     }
 
@@ -121,12 +128,14 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
     /// size 1) the largest declared image of the dataset decides, which reads every file's header
     /// once: meant for exporting what the decoder sees, not for training-scale datasets.
     public func slotRequirement() throws -> SlotRequirement {
-        try Self.requirement(for: options.size > 0 ? [] : folder.samples.map(\.locator), options: options)
+        try Self.requirement(
+            for: options.size > 0 ? [] : folder.samples.map(\.locator), options: options, classes: folder.classes.count)
     }
 
     /// Room for `batchSize` images of `size × size`, or with size 0 of the largest declared image
-    /// among `paths` (unreadable files are skipped here: they fail properly when decoded).
-    static func requirement(for paths: [String], options: ImageBatchOptions) throws -> SlotRequirement {
+    /// among `paths` (unreadable files are skipped here: they fail properly when decoded); and for
+    /// a label each, or a row of `classes` targets when labels are soft.
+    static func requirement(for paths: [String], options: ImageBatchOptions, classes: Int) throws -> SlotRequirement {
         var pixels = options.size * options.size
         var file = FileBytes()
         for path in paths {
@@ -134,7 +143,9 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
             else { continue }
             pixels = max(pixels, header.width * header.height)
         }
-        return SlotRequirement(imageBytes: options.batchSize * max(pixels, 1) * 3 * options.dtype.size, labels: options.batchSize)
+        return SlotRequirement(
+            imageBytes: options.batchSize * max(pixels, 1) * 3 * options.dtype.size, labels: options.batchSize,
+            labelColumns: options.softLabels ? classes : 0)
     }
 
     /// The order of batch `index` of `epoch`: its samples' indices, labels and paths, plus
@@ -238,8 +249,36 @@ public struct ImageBatchSequence: DataSequence, BatchSource, @unchecked Sendable
         }
         let n = order.samples.count
         let shape = pipeline.output.shape(count: n, width: produced.width, height: produced.height)
-        try writer.finish(shape: shape, dtype: options.dtype, labelCount: n)
+        if options.softLabels {
+            try mix(&writer, count: n, epoch: epoch, index: index)
+            try writer.finish(shape: shape, dtype: options.dtype, labelCount: n, labelColumns: folder.classes.count)
+        } else {
+            try writer.finish(shape: shape, dtype: options.dtype, labelCount: n)
+        }
         return skipped
+    }
+
+    /// The batch's mix (``BatchMix``, drawn from seed, epoch and batch index), applied to its
+    /// images; its class indices become float32 targets in the same label area.
+    private mutating func mix(_ writer: inout BatchWriter, count n: Int, epoch: Int, index: Int) throws(LoaderError) {
+        let classes = folder.classes.count
+        guard writer.softLabels.count >= n * classes else {
+            throw LoaderError(.sequence, "a slot laid out for \(writer.columnCapacity) classes, the dataset has \(classes)")
+        }
+        let draw = batchMix(epoch: epoch, index: index)
+        draw.apply(
+            to: writer.images.baseAddress!.assumingMemoryBound(to: Float.self), count: n, width: options.size,
+            height: options.size, channelsFirst: options.layout == .nchw, scratch: &mixScratch)
+        let indices = Array(writer.labels.prefix(n))  // read out before the targets overwrite them
+        draw.targets(labels: indices, classes: classes, smoothing: options.labelSmoothing, into: writer.softLabels)
+    }
+
+    /// What ``BatchMix`` draws for batch `index` of `epoch` (unmixed when MixUp and CutMix are off).
+    public func batchMix(epoch: Int, index: Int) -> BatchMix {
+        var random = SampleRandom(seed: options.seed, epoch: epoch, sample: index, stream: RandomStream.mix)
+        return BatchMix.draw(
+            mixup: options.mixup, cutmix: options.cutmix, probability: options.mixProb, random: &random,
+            width: options.size, height: options.size)
     }
 
     /// Decodes and augments one file with the randomness of `sample` (a replacement keeps the

@@ -51,7 +51,7 @@ extension ImageFolder {
         }
         let records: [CSVRecords.Record]
         do throws(CSVRecords.Malformed) {
-            records = try CSVRecords.parse(String(decoding: file.bytes, as: UTF8.self))
+            records = try CSVRecords.parse(Locator.string(bytes: file.bytes))  // a path need not be UTF-8
         } catch {
             throw LoaderError(.dataset, "\(listFile) line \(error.line): \(error.reason)", path: listFile)
         }

@@ -6,7 +6,7 @@ import FoundationEssentials
 /// this one is read by another language and versioned by ``ClientProtocol/version``.
 enum ClientProtocol {
     /// The protocol version the engine speaks (`hello.protocol` must equal it).
-    static let version = 1
+    static let version = 2
 
     /// Decodes snake_case keys (`batch_size`) into Swift names (`batchSize`).
     static let decoder: JSONDecoder = {
@@ -92,6 +92,10 @@ struct ClientOptions: Decodable {
     var blur: String?
     var erasing: Double?
     var erasingValue: String?
+    var mixup: Double?
+    var cutmix: Double?
+    var mixProb: Double?
+    var labelSmoothing: Double?
 
     /// The sequence options these describe, validated.
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option and the allowed values.
@@ -118,6 +122,10 @@ struct ClientOptions: Decodable {
         o.blur = blur ?? o.blur
         o.erasing = erasing ?? o.erasing
         o.erasingValue = erasingValue ?? o.erasingValue
+        o.mixup = mixup ?? o.mixup
+        o.cutmix = cutmix ?? o.cutmix
+        o.mixProb = mixProb ?? o.mixProb
+        o.labelSmoothing = labelSmoothing ?? o.labelSmoothing
         o.decode.strict = strict ?? o.decode.strict
         o.decode.maxPixels = maxPixels ?? o.decode.maxPixels
         o.sharding = Sharding(

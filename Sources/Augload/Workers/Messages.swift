@@ -4,7 +4,7 @@
 /// sequence state). Worker → loader: `done` (with the files it had to replace) or `failed`.
 /// Pixels never travel here: they are in the shared-memory slot the task names.
 enum Message {
-    case configure(typeName: String, configuration: [UInt8], imageBytes: Int, labels: Int, slotCount: Int)
+    case configure(typeName: String, configuration: [UInt8], requirement: SlotRequirement, slotCount: Int)
     case task(epoch: Int, index: Int, slot: Int, order: [UInt8])
     case reconfigure(configuration: [UInt8])
     case done(epoch: Int, index: Int, slot: Int, skipped: [SkippedFile])
@@ -13,12 +13,13 @@ enum Message {
     func encoded() -> [UInt8] {
         var w = WireWriter()
         switch self {
-        case .configure(let name, let configuration, let imageBytes, let labels, let slotCount):
+        case .configure(let name, let configuration, let requirement, let slotCount):
             w.u8(1)
             w.string(name)
             w.blob(configuration)
-            w.int(imageBytes)
-            w.int(labels)
+            w.int(requirement.imageBytes)
+            w.int(requirement.labels)
+            w.int(requirement.labelColumns)
             w.int(slotCount)
         case .task(let epoch, let index, let slot, let order):
             w.u8(2)
@@ -58,7 +59,8 @@ enum Message {
         switch try r.u8() {
         case 1:
             self = .configure(
-                typeName: try r.string(), configuration: try r.blob(), imageBytes: try r.int(), labels: try r.int(),
+                typeName: try r.string(), configuration: try r.blob(),
+                requirement: SlotRequirement(imageBytes: try r.int(), labels: try r.int(), labelColumns: try r.int()),
                 slotCount: try r.int())
         case 2:
             self = .task(epoch: try r.int(), index: try r.int(), slot: try r.int(), order: try r.blob())

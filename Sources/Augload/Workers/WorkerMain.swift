@@ -50,10 +50,8 @@ struct WorkerLoop {
             guard let frame else { return 0 }  // the loader closed the channel: done
             do {
                 switch try Message(decoding: frame) {
-                case .configure(let typeName, let configuration, let imageBytes, let labels, let count):
-                    try configure(
-                        typeName: typeName, configuration: configuration,
-                        requirement: SlotRequirement(imageBytes: imageBytes, labels: labels), slotCount: count)
+                case .configure(let typeName, let configuration, let requirement, let count):
+                    try configure(typeName: typeName, configuration: configuration, requirement: requirement, slotCount: count)
                 case .reconfigure(let configuration):
                     guard let current = source else { throw LoaderError(.system, "reconfigure before configure") }
                     source = try Self.make(type(of: current), configuration)

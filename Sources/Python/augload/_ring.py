@@ -26,10 +26,12 @@ import numpy as np
 from ._engine import Engine
 from ._errors import EngineError
 
-MAGIC = 0x4155474C4F414432  # "AUGLOAD2"
-_HEADER = struct.Struct("<16q")
+MAGIC = 0x4155474C4F414433  # "AUGLOAD3"
+VERSION = 3  # the slot format: 3 added the label dtype and shape (float32 soft targets)
+_HEADER = struct.Struct("<24q")
+_HEADER_BYTES = 192
 _IMAGE_DTYPES: dict[int, np.dtype[Any]] = {1: np.dtype("<u1"), 2: np.dtype("<f4")}
-_LABEL_DTYPES: dict[int, np.dtype[Any]] = {3: np.dtype("<i4")}
+_LABEL_DTYPES: dict[int, np.dtype[Any]] = {3: np.dtype("<i4"), 2: np.dtype("<f4")}
 _SLOT_MEMORY_DOC = "The bytes of one slot, shared with the engine; alive while any view of its batch is."
 
 
@@ -38,7 +40,7 @@ class Ring:
 
     def __init__(self, fd: int, generation: int, slots: int, slot_bytes: int) -> None:
         try:
-            if slots < 1 or slot_bytes < 128 or slot_bytes % 4096:
+            if slots < 1 or slot_bytes < _HEADER_BYTES or slot_bytes % 4096:
                 raise EngineError(f"the engine sent a bad ring: {slots} slots of {slot_bytes} bytes", "protocol")
             self.mmap = mmap.mmap(fd, slots * slot_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         finally:
@@ -52,8 +54,9 @@ class Ring:
     def view(self, slot: int, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray, Any]:
         """The images and labels of the batch in ``slot``, and the object that owns them.
 
-        Raises :class:`EngineError` when the slot header is not a finished version-2 batch
-        ``index`` of ``epoch``.
+        Raises :class:`EngineError` when the slot header is not a finished version-3 batch
+        ``index`` of ``epoch``. Labels are int32 class indices ``(n,)``, or float32 targets
+        ``(n, classes)`` when the batch was mixed or its labels smoothed.
         """
         if not 0 <= slot < self.slots:
             raise EngineError(f"batch frame names slot {slot}, the ring has {self.slots}", "protocol")
@@ -61,20 +64,23 @@ class Ring:
         header = _HEADER.unpack_from(self.mmap, start)
         magic, version, h_epoch, h_index, image_code, rank = header[:6]
         shape = header[6 : 6 + max(0, min(rank, 6))]
-        count, label_code, image_offset, label_offset = header[12:16]
+        count, label_code, image_offset, label_offset, label_rank = header[12:17]
+        label_shape = header[17 : 17 + max(0, min(label_rank, 2))]
         problem = None
-        if magic != MAGIC or version != 2:
-            problem = f"magic {magic:#x} version {version} (want {MAGIC:#x}, 2)"
+        if magic != MAGIC or version != VERSION:
+            problem = f"magic {magic:#x} version {version} (want {MAGIC:#x}, {VERSION})"
         elif (h_epoch, h_index) != (epoch, index):
             problem = f"holds batch {h_index} of epoch {h_epoch}, the frame said {index} of {epoch}"
         elif image_code not in _IMAGE_DTYPES or label_code not in _LABEL_DTYPES or not 1 <= rank <= 6:
             problem = f"dtype codes {image_code}/{label_code}, rank {rank}"
+        elif label_rank not in (1, 2) or math.prod(label_shape) != count or (label_rank == 2) != (label_code == 2):
+            problem = f"labels of rank {label_rank}, shape {tuple(label_shape)}, {count} elements, dtype code {label_code}"
         if problem is None:
             image_dtype, label_dtype = _IMAGE_DTYPES[image_code], _LABEL_DTYPES[label_code]
             image_count = math.prod(shape)
             image_end = image_offset + image_count * image_dtype.itemsize
             label_end = label_offset + count * label_dtype.itemsize
-            if image_offset < 128 or image_end > self.slot_bytes or label_end > self.slot_bytes or count < 0:
+            if image_offset < _HEADER_BYTES or image_end > self.slot_bytes or label_end > self.slot_bytes or count < 0:
                 problem = f"images at {image_offset}..{image_end}, labels at {label_offset}..{label_end}"
         if problem is not None:
             raise EngineError(
@@ -82,7 +88,7 @@ class Ring:
             )
         memory = self.memory_type.from_buffer(self.mmap, start)
         images = np.frombuffer(memory, image_dtype, image_count, image_offset).reshape(shape)
-        labels = np.frombuffer(memory, label_dtype, count, label_offset)
+        labels = np.frombuffer(memory, label_dtype, count, label_offset).reshape(label_shape)
         return images, labels, memory
 
 

@@ -13,4 +13,4 @@ import os
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "VERSION"), encoding="ascii") as _file:
     __version__ = _file.read().strip()
 
-PROTOCOL = 1
+PROTOCOL = 2  # 2: slot format version 3 (label dtype and shape: soft targets)

@@ -9,7 +9,13 @@ shuffles the indices it passes to ``__getitem__``, so ``__getitem__`` ignores it
 returns the next batch of the stream. Keras' own workers are off (the engine has its own).
 An epoch that ends early -- Keras takes one batch to build a model that is not built yet --
 is replayed from its start, so do not pass ``steps_per_epoch``. Batches are numpy views of
-shared memory, labels ``int32`` (fine for ``sparse_categorical_crossentropy``).
+shared memory, labels ``int32`` (fine for ``sparse_categorical_crossentropy``) -- or, with
+``mixup``/``cutmix``/``label_smoothing``, float32 targets ``(n, classes)`` for
+``CategoricalCrossentropy``:
+
+    train = Dataset("data/train", mixup=0.2, cutmix=1.0, label_smoothing=0.1)
+    model.compile(loss=keras.losses.CategoricalCrossentropy(), optimizer="adam")
+    model.fit(train, epochs=10)
 """
 
 from __future__ import annotations

@@ -7,7 +7,13 @@
 
 Images are ``torch.from_numpy`` views of the shared slot (no copy; the slot is released when
 the last tensor or view of it is gone). Labels are converted to ``int64`` (a copy of ``n``
-ints), the dtype ``cross_entropy`` and ``nll_loss`` want. Sharding: ``rank``/``world_size``
+ints), the dtype ``cross_entropy`` and ``nll_loss`` want. With ``mixup``/``cutmix`` or
+``label_smoothing`` the labels are float32 targets ``(n, classes)`` (views, no copy), which
+``cross_entropy`` takes as class probabilities:
+
+    loader = DataLoader("data/train", mixup=0.2, cutmix=1.0, layout="nchw", normalize="imagenet")
+    for images, targets in loader:         # targets: float32 (64, classes), rows summing to 1
+        loss = F.cross_entropy(model(images), targets) Sharding: ``rank``/``world_size``
 default to ``torch.distributed``'s when it is initialised, else to ``RANK``/``WORLD_SIZE``.
 """
 
@@ -35,7 +41,8 @@ class _Tensors:
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = next(self._batches)
-        return torch.from_numpy(images), torch.from_numpy(labels).to(torch.int64)
+        targets = torch.from_numpy(labels)
+        return torch.from_numpy(images), targets if labels.ndim == 2 else targets.to(torch.int64)
 
 
 class DataLoader:
