@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The per-sample part of torchvision's ResNet-50 v2 recipe, augload beside PyTorch, in one run.
+"""torchvision's ResNet-50 v2 recipe, augload beside PyTorch, in one run.
 
-    .venv-test/bin/python Scripts/bench-recipe.py peers-data/ds/jpeg --engine ENGINE [--workers 2] [--n 1000]
+    .venv-test/bin/python Scripts/bench-recipe.py peers-data/ds/jpeg --engine ENGINE [--workers 2] [--n 1000] [--mix]
 
 Recipe: RandomResizedCrop 176 (antialiased), horizontal flip, TrivialAugmentWide, float32 NCHW
 scaled to [0, 1], ImageNet normalisation, RandomErasing 0.1; batches of 64.
@@ -13,6 +13,10 @@ scaled to [0, 1], ImageNet normalisation, RandomErasing 0.1; batches of 64.
     RandomErasing (the cost of the new steps), RandAugment(2, 9), AutoAugment and ColorJitter(0.4,
     0.4, 0.4, 0.1) in their place; then the recipe with `--cache ram` over 3 epochs (the first
     epoch and the later ones).
+With --mix, the whole recipe: MixUp(alpha 0.2) or CutMix(alpha 1.0), 50/50 per batch, in the
+PyTorch peer's `collate_fn` (`v2.RandomChoice`, as the reference scripts) and in the engine
+(`--mixup 0.2 --cutmix 1.0`); augload runs the recipe with and without the mix (the mix's CPU
+cost per image) and the mixed recipe with `--cache ram`.
 Prints a Markdown table.
 """
 
@@ -59,7 +63,28 @@ class RecipeFiles:
             return self.transform(image.convert("RGB")), label
 
 
-def torch_recipe(items: list[tuple[str, int]], workers: int) -> float:
+MIXED = {
+    "the whole recipe (+ MixUp 0.2 / CutMix 1.0)": VARIANTS["recipe (TrivialAugmentWide + RandomErasing 0.1)"]
+    + ["--mixup", "0.2", "--cutmix", "1.0"],
+    "the recipe without the mix": VARIANTS["recipe (TrivialAugmentWide + RandomErasing 0.1)"],
+}
+
+
+class MixCollate:
+    """The reference scripts' collate_fn: default collation, then MixUp or CutMix (module level: spawn pickles it)."""
+
+    def __init__(self, classes: int) -> None:
+        from torchvision.transforms import v2
+
+        self.mix = v2.RandomChoice([v2.MixUp(alpha=0.2, num_classes=classes), v2.CutMix(alpha=1.0, num_classes=classes)])
+
+    def __call__(self, batch):
+        import torch.utils.data
+
+        return self.mix(*torch.utils.data.default_collate(batch))
+
+
+def torch_recipe(items: list[tuple[str, int]], workers: int, mix: bool = False) -> float:
     import torch
     from torchvision.transforms import v2
 
@@ -71,6 +96,7 @@ def torch_recipe(items: list[tuple[str, int]], workers: int) -> float:
     loader = torch.utils.data.DataLoader(
         RecipeFiles(items, transform), batch_size=64, shuffle=True, num_workers=workers,
         persistent_workers=workers > 0, multiprocessing_context="spawn" if workers else None,
+        collate_fn=MixCollate(len({label for _, label in items})) if mix else None,
     )  # fmt: skip
     rates = []
     for _ in range(2):
@@ -96,25 +122,30 @@ def main() -> None:
     parser.add_argument("--engine", required=True)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--mix", action="store_true", help="the whole recipe, MixUp/CutMix included")
     args = parser.parse_args()
     items = files_of(args.root, args.n)
     listing = os.path.join("/tmp", f"bench-recipe-{os.getpid()}.csv")
     with open(listing, "w") as f:
         f.writelines(f"{path},{label}\n" for path, label in items)
     print(f"PyTorch DataLoader, {args.workers} workers ...", file=sys.stderr)
-    torch_rate = torch_recipe(items, args.workers)
-    print("| pipeline | img/s | × PyTorch | CPU ms/img | CPU vs without the new steps |")
+    torch_rate = torch_recipe(items, args.workers, args.mix)
+    variants = MIXED if args.mix else VARIANTS
+    baseline = "the recipe without the mix" if args.mix else "without TrivialAugmentWide and RandomErasing"
+    print(f"| pipeline | img/s | × PyTorch | CPU ms/img | CPU vs {baseline} |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| PyTorch DataLoader + torchvision v2, the recipe (warm epoch) | {torch_rate:.0f} | 1.0 | | |")
-    runs = {name: augload_bench(args.engine, listing, len(items), args.workers, extra, False) for name, extra in VARIANTS.items()}
-    plain = runs["without TrivialAugmentWide and RandomErasing"]["steadyCPUMillisecondsPerImage"]
+    peer = "the whole recipe, MixUp/CutMix in collate_fn" if args.mix else "the recipe"
+    print(f"| PyTorch DataLoader + torchvision v2, {peer} (warm epoch) | {torch_rate:.0f} | 1.0 | | |")
+    runs = {name: augload_bench(args.engine, listing, len(items), args.workers, extra, False) for name, extra in variants.items()}
+    plain = runs[baseline]["steadyCPUMillisecondsPerImage"]
     for name, run in runs.items():
         rate, cpu = run["steadyImagesPerSecond"], run["steadyCPUMillisecondsPerImage"]
         print(f"| augload, {name} | {rate:.0f} | {rate / torch_rate:.1f} | {cpu:.2f} | {cpu / plain - 1:+.0%} |")
-    cached = augload_bench(args.engine, listing, len(items), args.workers, VARIANTS[next(iter(VARIANTS))], True)
+    cached = augload_bench(args.engine, listing, len(items), args.workers, variants[next(iter(variants))], True)
     first, later = cached["firstEpochImagesPerSecond"], cached["laterEpochsImagesPerSecond"]
-    print(f"| augload, the recipe, --cache ram: first epoch | {first:.0f} | {first / torch_rate:.1f} | | |")
-    print(f"| augload, the recipe, --cache ram: later epochs | {later:.0f} | {later / torch_rate:.1f} | | |")
+    name = "the whole recipe" if args.mix else "the recipe"
+    print(f"| augload, {name}, --cache ram: first epoch | {first:.0f} | {first / torch_rate:.1f} | | |")
+    print(f"| augload, {name}, --cache ram: later epochs | {later:.0f} | {later / torch_rate:.1f} | | |")
     os.remove(listing)
 
 
