@@ -193,6 +193,20 @@ def _dataset(folder: Any, files: Any, labels: Any, classes: Any) -> dict[str, An
     return dataset
 
 
+def _mix(**values: Any) -> dict[str, float]:
+    """MixUp/CutMix and label smoothing, as numbers: their ranges (and that they need float32
+    output) are the engine's to check, in ``ImageBatchOptions.validate``, whose message names the
+    option. Only those that differ from the defaults are sent."""
+    defaults = {"mixup": 0.0, "cutmix": 0.0, "mix_prob": 1.0, "label_smoothing": 0.0}
+    options: dict[str, float] = {}
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+        if float(value) != defaults[name]:
+            options[name] = float(value)
+    return options
+
+
 def _recipe(auto_augment: Any, color_jitter: Any, grayscale: Any, blur: Any, erasing: Any, erasing_value: Any) -> dict[str, Any]:
     """The recipe steps' options, in the engine's string forms. Their forms and ranges are the
     engine's (``RecipeOptions`` in Swift, one parser for the CLI and this package): a bad value comes
@@ -256,6 +270,10 @@ def validate(
     blur: Any = None,
     erasing: Any = 0.0,
     erasing_value: Any = 0,
+    mixup: Any = 0.0,
+    cutmix: Any = 0.0,
+    mix_prob: Any = 1.0,
+    label_smoothing: Any = 0.0,
     environ: Optional[Mapping[str, str]] = None,
 ) -> Settings:
     """Checks every argument of :class:`augload.Loader`; see its docstring for their meaning.
@@ -300,6 +318,7 @@ def validate(
     if cache_max_side is not None:
         options["cache_max_side"] = _int("cache_max_side", cache_max_side, 1, 65536)
     options.update(_recipe(auto_augment, color_jitter, grayscale, blur, erasing, erasing_value))
+    options.update(_mix(mixup=mixup, cutmix=cutmix, mix_prob=mix_prob, label_smoothing=label_smoothing))
 
     if rank is None or world_size is None:
         env_rank, env_size = _environment_shard(os.environ if environ is None else environ)

@@ -102,6 +102,11 @@ class Loader:
             recipes; erasing_value: ``0`` or ``"random"`` (standard normal values, float32 only).
             These steps are defined as ``torchvision.transforms.v2``; ``augload export --explain``
             records each sample's calls.
+        mixup, cutmix: the alpha of ``v2.MixUp`` / ``v2.CutMix`` (0 = off; both on: one of the
+            two per batch, 50/50, as torchvision's reference scripts); mix_prob: the chance a batch
+            is mixed at all; label_smoothing: targets ``1 - eps + eps/classes`` on the class and
+            ``eps/classes`` elsewhere. Any of them makes the labels float32 targets of shape
+            ``(n, classes)`` (float32 output only); :meth:`explain_mix` gives a batch's draw.
         queue: slots in the ring (10, at least 2): batches prefetched plus batches you still
             hold, counting the one a ``for`` loop's variable names while it fetches the next.
         epochs: epochs the engine produces (None = unbounded; iteration after the last is empty).
@@ -154,6 +159,10 @@ class Loader:
         blur: Union[int, Sequence[float], str, None] = None,
         erasing: float = 0.0,
         erasing_value: Union[int, str] = 0,
+        mixup: float = 0.0,
+        cutmix: float = 0.0,
+        mix_prob: float = 1.0,
+        label_smoothing: float = 0.0,
     ) -> None:
         self._closed = True  # until the engine runs; close() and __del__ rely on it
         self._failure: Optional[BaseException] = None
@@ -399,17 +408,30 @@ class Loader:
         Raises:
             ValueError: a position past the end of the epoch.
         """
+        return self._explain(epoch, batch, [])  # type: ignore[return-value]
+
+    def _explain(self, epoch: Optional[int], batch: Optional[int], extra: list[str]) -> Any:
+        """``augload serve --explain`` for a batch (default: the next one), with ``extra`` flags."""
         position = (self._position[0] if epoch is None else epoch, self._position[1] if batch is None else batch)
         s = self._settings
         hello = {"type": "hello", "protocol": PROTOCOL, "version": __version__, "options": s.options, "dataset": s.dataset}
         ran = subprocess.run(
-            [self._engine.path, "serve", "--explain", f"{position[0]},{position[1]}"],
+            [self._engine.path, "serve", "--explain", f"{position[0]},{position[1]}", *extra],
             input=json.dumps(hello).encode(), capture_output=True, timeout=600,
         )  # fmt: skip
         if ran.returncode != 0:
             message = ran.stderr.decode(errors="replace").strip().removeprefix("augload: error: ")
             raise (ValueError if ran.returncode == 2 or "out of range" in message else EngineError)(message)
         return json.loads(ran.stdout)
+
+    def explain_mix(self, epoch: Optional[int] = None, batch: Optional[int] = None) -> dict[str, Any]:
+        """The MixUp/CutMix draw of a batch, as ``augload export --explain`` writes it beside the
+        batch (``mix-EEEE-BBBBBB.json``): ``op`` (``"mixup"``, ``"cutmix"`` or None), ``lambda``,
+        ``label_lambda`` (CutMix's is corrected to the box's area), ``box`` ``[x1, y1, x2, y2]``,
+        ``partner`` (each sample is mixed with the one before it), ``num_classes`` and
+        ``label_smoothing``: enough to replay the batch with torchvision's ``v2.MixUp``/``CutMix``.
+        """
+        return self._explain(epoch, batch, ["--mix"])  # type: ignore[return-value]
 
     # MARK: checkpoints
 
