@@ -23,7 +23,7 @@ elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
 
 t0=$(seconds)
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet numpy pytest torch torchvision keras pandas nbclient ipykernel nbformat
+"$venv/bin/python" -m pip install --quiet numpy pytest torch torchvision keras pandas nbclient ipykernel nbformat webdataset
 echo "test-python: dependencies ready in $(elapsed "$t0") s" >&2
 
 t1=$(seconds)

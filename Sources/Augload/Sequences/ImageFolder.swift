@@ -91,7 +91,14 @@ public struct ImageFolder: Sendable {
         return ext == "png" || ext == "jpg" || ext == "jpeg"
     }
 
-    static func byteOrder(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(b.utf8) }
+    /// Orders names by their bytes (a name that is not UTF-8 by its real bytes, not its escapes).
+    static func byteOrder(_ a: String, _ b: String) -> Bool {
+        if a.utf8.contains(0) || b.utf8.contains(0) {
+            return Locator.cString(a).map { UInt8(bitPattern: $0) }.lexicographicallyPrecedes(
+                Locator.cString(b).map { UInt8(bitPattern: $0) })
+        }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
 
     private static func collect(_ dir: String, into files: inout [String]) {
         guard let entries = try? list(dir) else { return }

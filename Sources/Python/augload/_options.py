@@ -112,7 +112,7 @@ def _cache(value: Any) -> str:
         if isinstance(text, str) and text and not re.match(r"ram(:|$)", text):
             # A folder, or DIR:SIZE: made absolute (the engine runs elsewhere), a trailing "/"
             # kept (it marks a folder whose name ends in ":<size>").
-            return os.path.abspath(text) + ("/" if text.endswith("/") and text != "/" else "")
+            return _absolute(text) + ("/" if text.endswith("/") and text != "/" else "")
     raise ValueError(
         f"cache must be 'ram', 'ram:SIZE' (like 'ram:8G'), a folder or 'DIR:SIZE', got {value!r}"
     )
@@ -134,29 +134,95 @@ def _environment_shard(environ: Mapping[str, str]) -> tuple[int, int]:
     return 0, 1
 
 
-def _dataset(folder: Any, files: Any, labels: Any, classes: Any) -> dict[str, Any]:
-    if folder is not None and files is not None:
-        raise ValueError("give either a folder or files=, not both")
-    if folder is None and files is None:
-        raise TypeError("Loader needs a folder (one sub-folder per class) or files= and labels=")
+_PATH_TYPES = (str, bytes, os.PathLike)
+
+
+def wire_path(path: Any) -> str:
+    """A path as the engine's protocol carries it: the path's bytes (``os.fsencode``, so ``str``
+    names from ``os.listdir``/``os.fsdecode`` with surrogate escapes and ``bytes`` both work)
+    decoded as UTF-8, each byte that is not part of valid UTF-8 written as NUL and two hex digits
+    (lossless: no Linux path holds a NUL). ``PROTOCOL.md`` has the rule."""
+    raw = os.fsencode(path)
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        try:
+            # The longest valid run from i: decode strictly, shrinking at the first bad byte.
+            out.append(raw[i:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as bad:
+            out.append(raw[i : i + bad.start].decode("utf-8"))
+            out.append(f"\x00{raw[i + bad.start]:02x}")
+            i += bad.start + 1
+    return "".join(out)
+
+
+def path_from_wire(text: str) -> str:
+    """The inverse of :func:`wire_path`, as ``os.fsdecode`` gives names (``os.path.exists`` works)."""
+    if "\x00" not in text:
+        return text
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        if text[i] == "\x00" and i + 2 < len(text):
+            out.append(int(text[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            out += text[i].encode("utf-8")
+            i += 1
+    return os.fsdecode(bytes(out))
+
+
+def _absolute(path: Any) -> str:
+    """An absolute local path on the wire (the engine runs in another folder)."""
+    return wire_path(os.path.abspath(os.fsencode(path)))
+
+
+def _is_url(spec: Any) -> bool:
+    return isinstance(spec, str) and spec.startswith(("http://", "https://"))
+
+
+def _shards(shards: Any, label: Any) -> dict[str, Any]:
+    specs = [shards] if isinstance(shards, _PATH_TYPES) else list(shards)
+    if not specs:
+        raise ValueError("shards must name at least one shard, folder, list or URL")
+    for s in specs:
+        if not isinstance(s, _PATH_TYPES):
+            raise TypeError(f"shards must be paths or URLs (str, bytes or os.PathLike), got {type(s).__name__} {s!r}")
+    if not isinstance(label, str) or not label or "/" in label:
+        raise ValueError(f"label must be a member extension like 'cls' or 'txt', got {label!r}")
+    return {"shards": [s if _is_url(s) else _absolute(s) for s in specs], "label": label}
+
+
+def _dataset(folder: Any, files: Any, labels: Any, classes: Any, shards: Any = None, label: Any = None) -> dict[str, Any]:
+    given = [name for name, value in (("a folder", folder), ("files=", files), ("shards=", shards)) if value is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one of a folder, files= or shards=, not {' and '.join(given)}")
+    if not given:
+        raise TypeError("Loader needs a folder (one sub-folder per class), files= and labels=, or shards=")
+    if label is not None and shards is None:
+        raise ValueError("label= goes with shards= (the extension of each sample's label member)")
+    if shards is not None:
+        if labels is not None or classes is not None:
+            raise ValueError("labels= and classes= go with files=; shards carry their labels")
+        return _shards(shards, "cls" if label is None else label)
     if folder is not None:
         if labels is not None or classes is not None:
             raise ValueError("labels= and classes= go with files=; a folder's classes are its sub-folders")
-        if not isinstance(folder, (str, os.PathLike)):
-            raise TypeError(f"folder must be a path (str or os.PathLike), got {type(folder).__name__}")
-        path = os.path.abspath(os.fspath(folder))
-        if not os.path.isdir(path):
-            raise FileNotFoundError(f"folder {os.fspath(folder)!r} is not a directory")
-        return {"folder": path}
-    if isinstance(files, (str, bytes, os.PathLike)):
+        if not isinstance(folder, _PATH_TYPES):
+            raise TypeError(f"folder must be a path (str, bytes or os.PathLike), got {type(folder).__name__}")
+        if not os.path.isdir(os.fsencode(folder)):
+            raise FileNotFoundError(f"folder {os.fsdecode(folder)!r} is not a directory")
+        return {"folder": _absolute(folder)}
+    if isinstance(files, _PATH_TYPES):
         raise TypeError("files must be a list of paths, not a single path")
     paths = list(files)
     if not paths:
         raise ValueError("files must hold at least one path")
     for p in paths:
-        if not isinstance(p, (str, os.PathLike)):
-            raise TypeError(f"files must hold paths (str or os.PathLike), got {type(p).__name__} {p!r}")
-    paths = [os.path.abspath(os.fspath(p)) for p in paths]
+        if not isinstance(p, _PATH_TYPES):
+            raise TypeError(f"files must hold paths (str, bytes or os.PathLike), got {type(p).__name__} {p!r}")
+    paths = [_absolute(p) for p in paths]
     if labels is None:
         raise TypeError("files= needs labels= (one int or class name per file)")
     if isinstance(labels, (str, bytes)):
@@ -240,6 +306,8 @@ def validate(
     files: Any = None,
     labels: Any = None,
     classes: Any = None,
+    shards: Any = None,
+    label: Any = None,
     batch_size: Any = 64,
     workers: Any = None,
     size: Any = 224,
@@ -335,4 +403,4 @@ def validate(
     # 2 at least: a `for` loop still names the previous batch while it asks for the next one.
     queue_v = _int("queue", queue, 2, 4096)
     epochs_v = None if epochs is None else _int("epochs", epochs, 1)
-    return Settings(options, _dataset(folder, files, labels, classes), workers_v, queue_v, epochs_v)
+    return Settings(options, _dataset(folder, files, labels, classes, shards, label), workers_v, queue_v, epochs_v)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._engine import Engine, find_engine
 from ._errors import AugloadError, DecodeError, EngineError, SlotsHeldError
-from ._options import Settings, validate
+from ._options import Settings, path_from_wire, validate
 from ._ring import Releaser, Ring, take_lost_interrupt
 from ._version import PROTOCOL, __version__
 Batch = tuple[np.ndarray, np.ndarray]
@@ -74,6 +74,14 @@ class Loader:
         files: instead of a folder, image paths; ``labels`` then gives one int (class index) or
             class name per file; ``classes`` optionally names the classes (default: the sorted
             names for string labels, ``"0"``... for ints).
+        shards: instead of a folder, WebDataset tar shards: a brace pattern
+            (``"data/train-{000000..000127}.tar"``), a folder of ``.tar`` files, a list file, an
+            ``http(s)://`` URL, or a list of these. A sample is the members sharing a key; its
+            image is the ``.jpg``/``.jpeg``/``.png`` member and its label the ``label`` member
+            (``"cls"``, an integer, by default; another extension: a class name). The index is
+            built once from the tar headers and kept (``$AUGLOAD_INDEX_DIR``, default
+            ``~/.cache/augload/index``); the same images in shards give the folder's batches.
+            Paths (here and for ``folder``/``files``) may be ``bytes`` or names that are not UTF-8.
         batch_size: images per batch (64). size: output side in pixels (224; 0 keeps each
             image's size and needs batch_size=1).
         workers: engine worker processes (default: the number of cores; at most one per core
@@ -129,6 +137,8 @@ class Loader:
         files: Optional[Sequence[Union[str, "os.PathLike[str]"]]] = None,
         labels: Optional[Sequence[Union[int, str]]] = None,
         classes: Optional[Sequence[str]] = None,
+        shards: Union[str, bytes, "os.PathLike[str]", Sequence[Union[str, bytes, "os.PathLike[str]"]], None] = None,
+        label: Optional[str] = None,
         batch_size: int = 64,
         workers: Optional[int] = None,
         size: int = 224,
@@ -217,8 +227,10 @@ class Loader:
         except BaseException:
             self.close()
             raise
-        self.classes: list[str] = list(message["classes"])
+        self.classes: list[str] = [path_from_wire(str(c)) for c in message["classes"]]
         """Class names; label ``i`` is ``classes[i]``."""
+        for note in message.get("notes") or ():
+            warnings.warn(f"augload: {note}", stacklevel=2)
         self.samples: int = int(message["samples"])
         """Samples per epoch for this rank."""
         self.batches_per_epoch: int = int(message["batches_per_epoch"])
@@ -351,7 +363,7 @@ class Loader:
         images, labels, memory = self._ring.view(slot, epoch, index)
         self._releaser.track(self._ring.generation, slot, memory)
         for item in message.get("skipped") or ():
-            key = (str(item.get("path")), str(item.get("error")), str(item.get("kind", "skipped")))
+            key = (path_from_wire(str(item.get("path"))), str(item.get("error")), str(item.get("kind", "skipped")))
             if key not in self._seen_skips:
                 self._seen_skips.add(key)
                 (self.warnings if key[2] == "warning" else self.skipped).append(key[:2])
@@ -389,7 +401,7 @@ class Loader:
         code = str(message.get("code"))
         text = str(message.get("message"))
         if code == "badFile" and message.get("path"):
-            return DecodeError(str(message["path"]), text, str(message.get("decode_code") or "unknown"))
+            return DecodeError(path_from_wire(str(message["path"])), text, str(message.get("decode_code") or "unknown"))
         if code == "protocolMismatch" or text.startswith("the client speaks protocol"):  # the latter: engines before 0.2.0
             return self._engine.mismatch(None, None, PROTOCOL, said=text)
         if code in ("usage", "invalidOptions"):
@@ -422,7 +434,10 @@ class Loader:
         if ran.returncode != 0:
             message = ran.stderr.decode(errors="replace").strip().removeprefix("augload: error: ")
             raise (ValueError if ran.returncode == 2 or "out of range" in message else EngineError)(message)
-        return json.loads(ran.stdout)
+        record = json.loads(ran.stdout)
+        for entry in record if isinstance(record, list) else ():
+            entry["path"] = path_from_wire(entry["path"])
+        return record
 
     def explain_mix(self, epoch: Optional[int] = None, batch: Optional[int] = None) -> dict[str, Any]:
         """The MixUp/CutMix draw of a batch, as ``augload export --explain`` writes it beside the
