@@ -178,6 +178,21 @@ def test_the_wheel_brings_the_augload_command_and_python_m_augload(bare):
     assert "30" in ran.stdout and "grid-ok" in lines
 
 
+def test_the_bare_system_reads_shards_but_urls_need_libcurl_which_is_named(bare):
+    """libcurl is loaded when a URL is first read, not linked: without it shards on disk load as
+    before, and a URL is an error naming the package to install."""
+    ran = bare(
+        "cd /augload-test && export AUGLOAD_INDEX_DIR=/augload-test/index && "
+        "venv/bin/augload pack images --out shards/train --shard-size 200K --quiet && "
+        "venv/bin/augload run --shards shards --workers 2 --size 32 --batch-size 8 && "
+        "venv/bin/augload run --shards 'http://127.0.0.1:9/train-000000.tar' --size 32; echo status=$?"
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "30 images in" in ran.stdout, ran.stdout + ran.stderr
+    assert "status=1" in ran.stdout
+    assert "needs libcurl (Debian/Ubuntu: apt-get install libcurl4" in ran.stderr, ran.stderr
+
+
 def test_the_sdist_without_swift_says_what_to_install(bare):
     ran = bare(
         f"cd /augload-test && venv/bin/pip install --no-index --find-links wheelhouse {the_sdist().name}", timeout=600
