@@ -20,17 +20,7 @@ extension ImageFolder {
         var shards: [String] = []
         for spec in specs { shards.append(contentsOf: try ShardSpec.expand(spec)) }
         let index = try ShardIndex.load(shards: shards, label: label)
-        let tokens = zip(index.shards, index.identities).map { $1.token(of: $0) }
-        var samples: [Sample] = []
-        samples.reserveCapacity(index.entries.count)
-        for e in index.entries {
-            let s = Int(e.shard)
-            samples.append(
-                Sample(
-                    path: index.shards[s], label: e.label,
-                    member: Locator.Member(offset: e.offset, size: e.size, token: tokens[s], name: e.name)))
-        }
-        self.init(root: specs.count == 1 ? specs[0] : shards[0], classes: index.classes, samples: samples)
+        self.init(root: specs.count == 1 ? specs[0] : shards[0], classes: index.classes, samples: index.samples)
         notes = index.notes
         damage = index.damage
     }

@@ -18,17 +18,11 @@ import CAugSystem
 /// Last-Modified) and a checksum of the whole; it is used only when every shard's identity still
 /// matches and the checksum holds. A stale, damaged or foreign file is rebuilt, never trusted.
 struct ShardIndex {
-    struct Entry {
-        var shard: Int32
-        var label: Int32
-        var offset: Int
-        var size: Int
-        var name: String
-    }
-
     var shards: [String]
     var identities: [ShardIdentity]
-    var entries: [Entry]
+    /// Each image as the dataset holds it (the shard's path, its label, the member): built here
+    /// directly, so loading a million samples never holds a second array of them.
+    var samples: [ImageFolder.Sample]
     var classes: [String]
     /// Keys that had no image member: what the dataset reports.
     var notes: [String]
@@ -40,6 +34,11 @@ struct ShardIndex {
     static let magic = 0x3158_4449_4C47_5541  // "AUGLIDX1"
     static let formatVersion = 2
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// `jpg`, `jpeg` or `png` in any case.
+    static func isImageExtension(_ ext: Substring) -> Bool {
+        ext.utf8.count <= 4 && imageExtensions.contains(ext.lowercased())
+    }
 
     /// Where indexes are kept: `$AUGLOAD_INDEX_DIR`, else `$XDG_CACHE_HOME/augload/index`, else
     /// `~/.cache/augload/index`.
@@ -73,7 +72,8 @@ struct ShardIndex {
     static func build(
         shards: [String], identities: [ShardIdentity], label: String, http: inout HTTPReader?
     ) throws(LoaderError) -> ShardIndex {
-        var index = ShardIndex(shards: shards, identities: identities, entries: [], classes: [], notes: [])
+        var index = ShardIndex(shards: shards, identities: identities, samples: [], classes: [], notes: [])
+        let tokens = zip(shards, identities).map { $1.token(of: $0) }
         var labelTexts: [String?] = []
         var withoutImage = 0
         for (s, shard) in shards.enumerated() {
@@ -103,8 +103,11 @@ struct ShardIndex {
                 var j = k
                 while j < members.count, ShardIndex.key(of: members[j].name) == key {
                     let ext = ShardIndex.extensionOf(members[j].name)
-                    if image == nil, ShardIndex.imageExtensions.contains(ext.lowercased()) { image = members[j] }
-                    if ext == label { labelMember = members[j] }
+                    if ext == label {
+                        labelMember = members[j]
+                    } else if image == nil, ShardIndex.isImageExtension(ext) {
+                        image = members[j]
+                    }
                     j += 1
                 }
                 k = j
@@ -116,8 +119,8 @@ struct ShardIndex {
                     // The shard ends inside the image: indexed as declared, so reading it is the
                     // error naming shard and member (replaced under skip). Its label cannot be
                     // read and is never used: a truncated member never decodes.
-                    labelTexts.append(nil)
-                    index.entries.append(Entry(shard: Int32(s), label: 0, offset: image.offset, size: image.size, name: image.name))
+                    if label != "cls" { labelTexts.append(nil) }
+                    index.samples.append(ShardIndex.sample(shard, tokens[s], label: 0, image.offset, image.size, image.name))
                     continue
                 }
                 guard let labelMember else {
@@ -131,15 +134,28 @@ struct ShardIndex {
                         .badFile, "\(Locator.display(shard)) is truncated: member \(Locator.display(labelMember.name)) ends past its end",
                         path: shard)
                 }
-                let text = try reader.read(offset: labelMember.offset, count: min(labelMember.size, 4096))
-                labelTexts.append(String(decoding: text, as: UTF8.self).trimmingCharacters(in: " \t\r\n"))
-                index.entries.append(Entry(shard: Int32(s), label: 0, offset: image.offset, size: image.size, name: image.name))
+                let bytes = try reader.read(offset: labelMember.offset, count: min(labelMember.size, 4096))
+                let text = ShardIndex.trimmed(bytes)
+                var number: Int32 = 0
+                if label == "cls" {
+                    // Parsed here: a million class indices need no million strings.
+                    guard let v = ShardIndex.classIndex(text) else {
+                        throw LoaderError(
+                            .dataset,
+                            "\(Locator.display(shard)): the .cls of \(Locator.display(String(key))) is \"\(String(decoding: text, as: UTF8.self))\", not a label (an integer ≥ 0)",
+                            path: shard)
+                    }
+                    number = v
+                } else {
+                    labelTexts.append(String(decoding: text, as: UTF8.self))
+                }
+                index.samples.append(ShardIndex.sample(shard, tokens[s], label: number, image.offset, image.size, image.name))
             }
         }
         if withoutImage > 0 {
             index.notes.append("\(withoutImage) sample(s) without a .jpg, .jpeg or .png member were left out")
         }
-        guard !index.entries.isEmpty else {
+        guard !index.samples.isEmpty else {
             throw LoaderError(
                 .dataset, "no images in the shards (\(shards.count) shard(s)): expected members KEY.jpg|.jpeg|.png with KEY.\(label)",
                 path: shards.first)
@@ -156,41 +172,33 @@ struct ShardIndex {
         }
     }
 
-    /// Integer labels for `cls`, else class names sorted into labels.
+    /// Classes `"0"`… up to the largest `cls` label (already in the samples), else class names
+    /// (one text per sample, nil for a truncated one) sorted into labels.
     private mutating func assignLabels(_ texts: [String?], label: String) throws(LoaderError) {
         if label == "cls" {
-            var top = 0
-            for (i, text) in texts.enumerated() {
-                guard let t = text else { continue }  // a truncated sample's: never used
-                guard let v = Int(t), v >= 0, v < Int(Int32.max) else {
-                    let e = entries[i]
-                    throw LoaderError(
-                        .dataset,
-                        "\(Locator.display(shards[Int(e.shard)])): the .cls of \(Locator.display(String(ShardIndex.key(of: e.name)))) is \"\(t)\", not a label (an integer ≥ 0)",
-                        path: shards[Int(e.shard)])
-                }
-                entries[i].label = Int32(v)
-                top = max(top, v)
-            }
-            classes = (0...top).map(String.init)
+            classes = (0...Int(samples.lazy.map(\.label).max() ?? 0)).map(String.init)
         } else {
             classes = Set(texts.compactMap { $0 }).sorted(by: ImageFolder.byteOrder)
             let number = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
-            for i in entries.indices { entries[i].label = texts[i].map { number[$0]! } ?? 0 }
+            for i in samples.indices { samples[i].label = texts[i].map { number[$0]! } ?? 0 }
         }
     }
 
     /// A member's key: its name up to the first dot of its base name.
-    static func key(of name: String) -> Substring {
-        let base = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
-        return name[..<(name[base...].firstIndex(of: ".") ?? name.endIndex)]
-    }
+    static func key(of name: String) -> Substring { name[..<keyEnd(name)] }
 
     /// A member's extension: everything after the first dot of its base name.
-    static func extensionOf(_ name: String) -> String {
-        let base = name.lastIndex(of: "/").map { name.index(after: $0) } ?? name.startIndex
-        guard let dot = name[base...].firstIndex(of: ".") else { return "" }
-        return String(name[name.index(after: dot)...])
+    static func extensionOf(_ name: String) -> Substring {
+        let end = keyEnd(name)
+        return end == name.endIndex ? "" : name[name.utf8.index(after: end)...]
+    }
+
+    /// Where a member's key ends: the first dot of its base name (bytes, not characters: a
+    /// million names are split while an index is built).
+    private static func keyEnd(_ name: String) -> String.Index {
+        let utf8 = name.utf8
+        let base = utf8.lastIndex(of: 0x2F).map { utf8.index(after: $0) } ?? utf8.startIndex
+        return utf8[base...].firstIndex(of: 0x2E) ?? utf8.endIndex
     }
 
     // MARK: Keeping
@@ -198,6 +206,8 @@ struct ShardIndex {
     /// Writes the index to `file` (a temporary file renamed over it); a failure only costs the next run a scan.
     func keep(at file: String, label: String) {
         var w = WireWriter()
+        let names = samples.reduce(0) { $0 + $1.member!.name.utf8.count }
+        w.reserve(4096 + shards.reduce(0) { $0 + $1.utf8.count + 64 } + samples.count * 32 + names)
         w.int(ShardIndex.magic)
         w.int(ShardIndex.formatVersion)
         w.string(label)
@@ -213,12 +223,13 @@ struct ShardIndex {
         for n in notes { w.string(n) }
         w.int(damage.count)
         for d in damage { w.string(d) }
-        w.int(entries.count)
-        for e in entries {
-            w.int(Int(e.shard) << 32 | Int(UInt32(bitPattern: e.label)))
-            w.int(e.offset)
-            w.int(e.size)
-            w.string(e.name)
+        w.int(samples.count)
+        let number = Dictionary(shards.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        for e in samples {
+            w.int(number[e.path]! << 32 | Int(UInt32(bitPattern: e.label)))
+            w.int(e.member!.offset)
+            w.int(e.member!.size)
+            w.string(e.member!.name)
         }
         let sum = ShardIndex.checksum(w.bytes)
         w.int(Int(bitPattern: UInt(sum)))
@@ -231,23 +242,25 @@ struct ShardIndex {
     static func read(_ file: String, shards: [String], identities: [ShardIdentity], label: String) -> ShardIndex? {
         var bytes = FileBytes()
         guard (try? bytes.read(path: file)) != nil, bytes.bytes.count > 8 else { return nil }
-        let body = Array(bytes.bytes.dropLast(8))
+        let bodyCount = bytes.bytes.count - 8
         var tail = WireReader(Array(bytes.bytes.suffix(8)))
-        guard let stored = try? tail.int(), UInt64(UInt(bitPattern: stored)) == checksum(body) else { return nil }
-        var r = WireReader(body)
+        let sum = bytes.bytes.withUnsafeBytes { aug_checksum64($0.baseAddress, bodyCount, checksumSeed) }
+        guard let stored = try? tail.int(), UInt64(UInt(bitPattern: stored)) == sum else { return nil }
+        var r = WireReader(bytes.bytes)  // the 8 checksum bytes at the end are never reached by the counts below
         do throws(LoaderError) {
             guard try r.int() == magic, try r.int() == formatVersion, try r.string() == label, try r.int() == shards.count
             else { return nil }
             for (s, identity) in zip(shards, identities) {
                 guard try r.string() == s, try r.int() == identity.size, try r.string() == identity.stamp else { return nil }
             }
-            var index = ShardIndex(shards: shards, identities: identities, entries: [], classes: [], notes: [])
+            var index = ShardIndex(shards: shards, identities: identities, samples: [], classes: [], notes: [])
+            let tokens = zip(shards, identities).map { $1.token(of: $0) }
             for _ in 0..<(try r.int()) { index.classes.append(try r.string()) }
             for _ in 0..<(try r.int()) { index.notes.append(try r.string()) }
             for _ in 0..<(try r.int()) { index.damage.append(try r.string()) }
             let n = try r.int()
-            guard n > 0, n <= body.count / 32 else { return nil }
-            index.entries.reserveCapacity(n)
+            guard n > 0, n <= bodyCount / 32 else { return nil }
+            index.samples.reserveCapacity(n)
             for _ in 0..<n {
                 let packed = try r.int()
                 let (shard, label) = (Int32(truncatingIfNeeded: packed >> 32), Int32(truncatingIfNeeded: packed))
@@ -257,7 +270,8 @@ struct ShardIndex {
                 guard (0..<Int32(shards.count)).contains(shard), label >= 0, Int(label) < index.classes.count, offset >= 0,
                     size >= 0, offset + size <= identities[Int(shard)].size
                 else { return nil }
-                index.entries.append(Entry(shard: shard, label: label, offset: offset, size: size, name: name))
+                let s = Int(shard)
+                index.samples.append(ShardIndex.sample(shards[s], tokens[s], label: label, offset, size, name))
             }
             return index
         } catch {
@@ -265,8 +279,37 @@ struct ShardIndex {
         }
     }
 
+    static let checksumSeed: UInt64 = 0x2545_F491_4F6C_DD1D
+
     static func checksum(_ bytes: [UInt8]) -> UInt64 {
-        bytes.withUnsafeBytes { aug_checksum64($0.baseAddress, $0.count, 0x2545_F491_4F6C_DD1D) }
+        bytes.withUnsafeBytes { aug_checksum64($0.baseAddress, $0.count, checksumSeed) }
+    }
+
+    /// `bytes` without leading and trailing ASCII white space.
+    static func trimmed(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else {
+            return []
+        }
+        return bytes[first...last]
+    }
+
+    /// A non-negative decimal integer that fits an Int32, or nil.
+    static func classIndex(_ text: ArraySlice<UInt8>) -> Int32? {
+        guard !text.isEmpty, text.count <= 10 else { return nil }
+        var v = 0
+        for b in text {
+            guard (0x30...0x39).contains(b) else { return nil }
+            v = v * 10 + Int(b - 0x30)
+        }
+        return v <= Int(Int32.max) ? Int32(v) : nil
+    }
+
+    /// A sample of the shard `path` (whose identity token is `token`).
+    static func sample(_ path: String, _ token: UInt64, label: Int32, _ offset: Int, _ size: Int, _ name: String)
+        -> ImageFolder.Sample
+    {
+        ImageFolder.Sample(path: path, label: label, member: Locator.Member(offset: offset, size: size, token: token, name: name))
     }
 }
 
@@ -278,13 +321,5 @@ func makeFolders(_ path: String) throws(LoaderError) {
         if mkdir(sofar, 0o755) != 0 && errno != EEXIST {
             throw LoaderError(.system, "cannot create the folder \(sofar): \(String(cString: strerror(errno)))")
         }
-    }
-}
-
-extension String {
-    /// The string without leading and trailing characters of `set`.
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        return String(drop(while: { chars.contains($0) }).reversed().drop(while: { chars.contains($0) }).reversed())
     }
 }

@@ -111,12 +111,17 @@ struct TarScanner {
     /// (unsigned, as POSIX says; the signed sum old tars wrote is accepted too).
     static func checksumMatches(_ h: [UInt8]) -> Bool {
         guard let stored = octal(h[148..<156]) else { return false }
-        var unsigned = 0
-        var signed = 0
-        for (i, b) in h.enumerated() {
-            let v = (148..<156).contains(i) ? 0x20 : b
-            unsigned += Int(v)
-            signed += Int(Int8(bitPattern: v))
+        var unsigned = 8 * 0x20  // the field itself counts as spaces
+        var signed = 8 * 0x20
+        h.withUnsafeBufferPointer { bytes in
+            for i in 0..<148 {
+                unsigned &+= Int(bytes[i])
+                signed &+= Int(Int8(bitPattern: bytes[i]))
+            }
+            for i in 156..<bytes.count {
+                unsigned &+= Int(bytes[i])
+                signed &+= Int(Int8(bitPattern: bytes[i]))
+            }
         }
         return stored == unsigned || stored == signed
     }
