@@ -6,6 +6,9 @@ loopback port with range requests and keep-alive, started and stopped by the cal
         ...
         server.stop()      # the server disappears mid-run
 
+    with serve_folder(folder) as url:   # in a test: skips it when nginx is not installed
+        ...
+
 Python's http.server cannot be used: it has no Range support.
 """
 
@@ -16,8 +19,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 CONFIG = """
 daemon off;
@@ -101,3 +105,15 @@ class NginxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def serve_folder(root: Path) -> Iterator[str]:
+    """nginx serving `root` for the `with` block, as its base URL (``http://127.0.0.1:PORT``);
+    skips the calling test when nginx is not installed. ``NginxServer`` can also be stopped early."""
+    if nginx_binary() is None:
+        import pytest
+
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    with NginxServer(root) as server:
+        yield server.url

@@ -8,14 +8,16 @@ import os
 import subprocess
 import tarfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IMAGES, assert_same_batches, copies, export
+from conftest import IMAGES, assert_same_batches, copies, engines_of_this_process, export
 
 import augload
-from nginx import NginxServer, nginx_binary
+from nginx import NginxServer, nginx_binary, serve_folder
 
 OPTIONS = dict(batch_size=8, size=32, crop="resized", flip="h", noise=0.05, seed=3, auto_augment="trivialaugment")
 EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -133,8 +135,9 @@ def test_a_server_that_disappears_is_a_named_error_not_a_hang(engine, tmp_path):
     pack(engine, tmp_path / "s", "--shard-size", "150K")
     with NginxServer(tmp_path / "s") as server:
         url = f"{server.url}/train-{{000000..000001}}.tar"
-        with pytest.raises(augload.EngineError, match="404"):
+        with pytest.raises(augload.EngineError, match="404") as missing:
             augload.Loader(shards=f"{server.url}/missing.tar", **OPTIONS)
+        assert f"{server.url}/missing.tar" in str(missing.value)
         loader = augload.Loader(shards=url, **OPTIONS, workers=2, epochs=1)
         server.stop()
         started = time.monotonic()
@@ -187,3 +190,61 @@ def test_a_damaged_index_is_rebuilt_not_trusted(engine, tmp_path, index_dir):
     index.write_bytes(index.read_bytes()[:50])
     assert_same_batches(loader_batches(shards=spec, workers=0), want)
     assert np.frombuffer(index.read_bytes()[:8], "<u8")[0] == 0x3158_4449_4C47_5541  # rewritten whole
+
+
+@pytest.mark.parametrize(
+    "arguments,error,words",
+    [
+        (dict(folder=IMAGES, shards="a.tar"), ValueError, "not a folder and shards="),
+        (dict(files=["a.jpg"], labels=[0], shards="a.tar"), ValueError, "not files= and shards="),
+        (dict(folder=IMAGES, label="txt"), ValueError, "label= goes with shards="),
+        (dict(shards="a.tar", labels=[0]), ValueError, "shards carry their labels"),
+        (dict(shards=[]), ValueError, "at least one"),
+        (dict(shards=3), TypeError, "shards must be a path or URL"),
+        (dict(shards=["a.tar", 3]), TypeError, "shards must be paths or URLs"),
+        (dict(shards="a.tar", label=3), TypeError, "label must be a str"),
+        (dict(shards="a.tar", label=""), ValueError, "label must be a member extension"),
+    ],
+)
+def test_shard_arguments_are_refused_before_starting(arguments, error, words):
+    with pytest.raises(error, match=words):
+        augload.Loader(**arguments)
+    assert engines_of_this_process() == []
+
+
+def test_local_specs_are_made_absolute_and_urls_kept(tmp_path, monkeypatch):
+    from augload._options import validate
+
+    monkeypatch.chdir(tmp_path)
+    dataset = validate(shards=["s/train-{000000..000003}.tar", b"caf\xe9.tar", tmp_path / "d", "https://h/x-{0..1}.tar",
+                               b"http://h/y.tar"]).dataset  # fmt: skip
+    assert dataset == {
+        "shards": [f"{tmp_path}/s/train-{{000000..000003}}.tar", f"{tmp_path}/caf\x00e9.tar", f"{tmp_path}/d",
+                   "https://h/x-{0..1}.tar", "http://h/y.tar"],
+        "label": "cls",
+    }  # fmt: skip
+    assert validate(shards=["a.tar"], label="txt").dataset["label"] == "txt"
+
+
+def test_the_test_server_answers_ranges_over_one_connection_and_stops(tmp_path):
+    import http.client
+
+    data = os.urandom(300_000)
+    (tmp_path / "a.tar").write_bytes(data)
+    with serve_folder(tmp_path) as url:
+        request = urllib.request.Request(f"{url}/a.tar", headers={"Range": "bytes=1000-1999"})
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 206 and answer.headers["Content-Range"] == "bytes 1000-1999/300000"
+            assert answer.read() == data[1000:2000] and answer.headers["ETag"]
+        connection = http.client.HTTPConnection(*url.removeprefix("http://").split(":"))
+        for first in (0, 299_990):  # keep-alive: both on one connection
+            connection.request("GET", "/a.tar", headers={"Range": f"bytes={first}-{first + 9}"})
+            answer = connection.getresponse()
+            assert answer.status == 206 and answer.read() == data[first : first + 10]
+        connection.close()
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"{url}/missing.tar")
+    server = NginxServer(tmp_path)
+    server.stop()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{server.url}/a.tar", timeout=5)

@@ -15,7 +15,7 @@ import numbers
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -179,19 +179,27 @@ def _absolute(path: Any) -> str:
 
 
 def _is_url(spec: Any) -> bool:
-    return isinstance(spec, str) and spec.startswith(("http://", "https://"))
+    return isinstance(spec, (str, bytes)) and os.fsencode(spec).startswith((b"http://", b"https://"))
 
 
 def _shards(shards: Any, label: Any) -> dict[str, Any]:
-    specs = [shards] if isinstance(shards, _PATH_TYPES) else list(shards)
+    if isinstance(shards, _PATH_TYPES):
+        specs = [shards]
+    elif isinstance(shards, Iterable):
+        specs = list(shards)
+    else:
+        raise TypeError(f"shards must be a path or URL, or a list of them, got {type(shards).__name__} {shards!r}")
     if not specs:
         raise ValueError("shards must name at least one shard, folder, list or URL")
     for s in specs:
         if not isinstance(s, _PATH_TYPES):
             raise TypeError(f"shards must be paths or URLs (str, bytes or os.PathLike), got {type(s).__name__} {s!r}")
-    if not isinstance(label, str) or not label or "/" in label:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, a member extension like 'cls' or 'txt', got {type(label).__name__} {label!r}")
+    if not label or "/" in label:
         raise ValueError(f"label must be a member extension like 'cls' or 'txt', got {label!r}")
-    return {"shards": [s if _is_url(s) else _absolute(s) for s in specs], "label": label}
+    # URLs as given (the escape is the identity on UTF-8); local paths made absolute, braces and all.
+    return {"shards": [wire_path(s) if _is_url(s) else _absolute(s) for s in specs], "label": label}
 
 
 def _dataset(folder: Any, files: Any, labels: Any, classes: Any, shards: Any = None, label: Any = None) -> dict[str, Any]:
