@@ -51,7 +51,10 @@ import Testing
                 let run = try Self.collect(loader)
                 #expect(run == reference, "cache \(cache), workers \(workers), crop \(crop)")
                 let s = try Self.stats(loader)
-                #expect(s.hits + s.misses + s.bypassed == 3 * Self.sampleCount, "every use is counted once")
+                let l = loader.statistics
+                #expect(
+                    s.hits + s.misses + s.bypassed == 3 * Self.sampleCount,
+                    "every use is counted once: cache \(cache) workers \(workers) crop \(crop): \(s); restarts \(l.workerRestarts), retried batches \(l.retriedBatches)")
                 #expect(s.hits > 0, "cache \(cache) workers \(workers): \(s)")
                 if crop == .random { #expect(s.bypassed == 0, "a crop of a stored resize is always exact") }
             }

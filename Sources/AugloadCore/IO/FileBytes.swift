@@ -47,11 +47,25 @@ public struct FileBytes: Sendable {
         let size = Int(st.st_size)
         if size > bytes.capacity { bytes = [] }
         bytes.resizeUninitialized(to: size)
-        let got = bytes.withUnsafeMutableBytes { buf -> Result<Int, SystemError> in
+        switch fill(fd, count: size, at: nil) {
+        case .failure(let error): throw DecodeError(.io, path: path, message: "cannot read: \(error.reason)")
+        case .success(let n): if n < size { bytes.removeLast(size - n) }
+        }
+    }
+}
+
+extension FileBytes {
+    /// Reads up to `count` bytes of `fd` into `bytes` — with `pread` from `offset`, or with `read`
+    /// from the file's position when it is nil — and returns how many it got (fewer at end of file).
+    private mutating func fill(_ fd: Int32, count: Int, at offset: Int?) -> Result<Int, SystemError> {
+        bytes.withUnsafeMutableBytes { buf -> Result<Int, SystemError> in
             var done = 0
-            while done < size {
+            while done < count {
                 do throws(SystemError) {
-                    let n = try Syscall.retrying("read") { Glibc.read(fd, buf.baseAddress! + done, size - done) }
+                    let n = try Syscall.retrying("read") {
+                        guard let offset else { return Glibc.read(fd, buf.baseAddress! + done, count - done) }
+                        return pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done))
+                    }
                     if n == 0 { break }
                     done += n
                 } catch {
@@ -60,14 +74,8 @@ public struct FileBytes: Sendable {
             }
             return .success(done)
         }
-        switch got {
-        case .failure(let error): throw DecodeError(.io, path: path, message: "cannot read: \(error.reason)")
-        case .success(let n): if n < size { bytes.removeLast(size - n) }
-        }
     }
-}
 
-extension FileBytes {
     /// Reads a shard member's `size` bytes at `offset`: `pread` from a shard on disk, a range
     /// request for a URL. A shard shorter than its index says is an error naming shard and member.
     private mutating func read(member: Locator.Member, of shard: String, locator: String) throws(DecodeError) {
@@ -97,22 +105,7 @@ extension FileBytes {
             throw DecodeError(.io, path: locator, message: "cannot open the shard: \(error.reason)")
         }
         defer { Syscall.close(fd) }
-        let got = bytes.withUnsafeMutableBytes { buf -> Result<Int, SystemError> in
-            var done = 0
-            while done < member.size {
-                do throws(SystemError) {
-                    let n = try Syscall.retrying("pread") {
-                        pread(fd, buf.baseAddress! + done, member.size - done, off_t(member.offset + done))
-                    }
-                    if n == 0 { break }
-                    done += n
-                } catch {
-                    return .failure(error)
-                }
-            }
-            return .success(done)
-        }
-        switch got {
+        switch fill(fd, count: member.size, at: member.offset) {
         case .failure(let error): throw DecodeError(.io, path: locator, message: "cannot read the shard: \(error.reason)")
         case .success(let n) where n < member.size:
             throw DecodeError(
