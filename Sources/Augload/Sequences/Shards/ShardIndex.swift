@@ -32,7 +32,7 @@ struct ShardIndex {
     var reused = false
 
     static let magic = 0x3158_4449_4C47_5541  // "AUGLIDX1"
-    static let formatVersion = 2
+    static let formatVersion = 3
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
 
     /// `jpg`, `jpeg` or `png` in any case.
@@ -231,8 +231,7 @@ struct ShardIndex {
             w.int(e.member!.size)
             w.string(e.member!.name)
         }
-        let sum = ShardIndex.checksum(w.bytes)
-        w.int(Int(bitPattern: UInt(sum)))
+        w.int(Int(bitPattern: UInt(IndexStream.checksum(w.bytes))))
         let dir = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
         try? makeFolders(dir)
         try? DiskEntries.writeAtomically(w.bytes, to: file, in: dir)
@@ -240,13 +239,9 @@ struct ShardIndex {
 
     /// The kept index at `file` when it is intact and made for exactly these shards as they are now.
     static func read(_ file: String, shards: [String], identities: [ShardIdentity], label: String) -> ShardIndex? {
-        var bytes = FileBytes()
-        guard (try? bytes.read(path: file)) != nil, bytes.bytes.count > 8 else { return nil }
-        let bodyCount = bytes.bytes.count - 8
-        var tail = WireReader(Array(bytes.bytes.suffix(8)))
-        let sum = bytes.bytes.withUnsafeBytes { aug_checksum64($0.baseAddress, bodyCount, checksumSeed) }
-        guard let stored = try? tail.int(), UInt64(UInt(bitPattern: stored)) == sum else { return nil }
-        var r = WireReader(bytes.bytes)  // the 8 checksum bytes at the end are never reached by the counts below
+        guard var r = IndexStream(path: file) else { return nil }
+        defer { r.close() }
+        let bodyCount = r.bodyCount
         do throws(LoaderError) {
             guard try r.int() == magic, try r.int() == formatVersion, try r.string() == label, try r.int() == shards.count
             else { return nil }
@@ -273,7 +268,8 @@ struct ShardIndex {
                 let s = Int(shard)
                 index.samples.append(ShardIndex.sample(shards[s], tokens[s], label: label, offset, size, name))
             }
-            return index
+            // Read as it streamed by; used only when the checksum of every byte holds.
+            return r.checksumMatches() ? index : nil
         } catch {
             return nil
         }
@@ -281,9 +277,6 @@ struct ShardIndex {
 
     static let checksumSeed: UInt64 = 0x2545_F491_4F6C_DD1D
 
-    static func checksum(_ bytes: [UInt8]) -> UInt64 {
-        bytes.withUnsafeBytes { aug_checksum64($0.baseAddress, $0.count, checksumSeed) }
-    }
 
     /// `bytes` without leading and trailing ASCII white space.
     static func trimmed(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
