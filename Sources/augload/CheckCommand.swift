@@ -122,7 +122,9 @@ struct CheckJSON: Encodable {
         workers = r.workers
         worker_restarts = r.workerRestarts
         verdicts = r.entries.map {
-            Entry(path: Locator.reported($0.path), verdict: $0.verdict.label, code: $0.verdict.code ?? "", reason: $0.verdict.reason)
+            Entry(
+                path: Locator.reported($0.path), verdict: $0.verdict.label, code: $0.verdict.code ?? "", reason: $0.verdict.reason
+            )
         }
     }
 }

@@ -20,7 +20,9 @@ struct DatasetOptions: ParsableArguments {
             valueName: "SPEC"))
     var shards: String?
 
-    @Option(help: "With --shards: the extension of the member holding each sample's label (cls: an integer; any other: a class name).")
+    @Option(
+        help: "With --shards: the extension of the member holding each sample's label (cls: an integer; any other: a class name)."
+    )
     var label: String = "cls"
 
     func validate() throws {

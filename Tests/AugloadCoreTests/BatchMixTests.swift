@@ -36,7 +36,9 @@ import Testing
     func lambdaFollowsBetaAlphaAlpha(alpha: Double) {
         var r = Self.random(0)
         let n = 20000
-        let draws = (0..<n).map { _ in BatchMix.draw(mixup: alpha, cutmix: 0, probability: 1, random: &r, width: 8, height: 8).lambda }
+        let draws = (0..<n).map { _ in
+            BatchMix.draw(mixup: alpha, cutmix: 0, probability: 1, random: &r, width: 8, height: 8).lambda
+        }
         let mean = draws.reduce(0, +) / Double(n)
         let variance = draws.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)
         let expected = 1 / (4 * (2 * alpha + 1))

@@ -54,7 +54,8 @@ import Testing
                 let l = loader.statistics
                 #expect(
                     s.hits + s.misses + s.bypassed == 3 * Self.sampleCount,
-                    "every use is counted once: cache \(cache) workers \(workers) crop \(crop): \(s); restarts \(l.workerRestarts), retried batches \(l.retriedBatches)")
+                    "every use is counted once: cache \(cache) workers \(workers) crop \(crop): \(s); restarts \(l.workerRestarts), retried batches \(l.retriedBatches)"
+                )
                 #expect(s.hits > 0, "cache \(cache) workers \(workers): \(s)")
                 if crop == .random { #expect(s.bypassed == 0, "a crop of a stored resize is always exact") }
             }
@@ -296,7 +297,8 @@ import Testing
         #expect(intact.info == info && Array(intact.pixels) == pixels)
         let padding = 104..<112
         // Every bit of the header and path, and a bit of every 97th pixel byte.
-        let positions = Array(0..<(good.count - pixels.count)) + Array(stride(from: good.count - pixels.count, to: good.count, by: 97))
+        let positions =
+            Array(0..<(good.count - pixels.count)) + Array(stride(from: good.count - pixels.count, to: good.count, by: 97))
         var refused = 0
         for i in positions {
             for bit in (i < good.count - pixels.count ? Array(0..<8) : [i % 8]) {

@@ -43,20 +43,30 @@ extension ProcessTests {
         /// the mixed batch.
         @Test func theMixIsTheRecordedDrawAppliedToTheUnmixedBatch() throws {
             let mixed = try Self.mixed { $0.labelSmoothing = 0 }
-            let plain = try Self.mixed { $0.mixup = 0; $0.cutmix = 0; $0.labelSmoothing = 0 }
+            let plain = try Self.mixed {
+                $0.mixup = 0
+                $0.cutmix = 0
+                $0.labelSmoothing = 0
+            }
             for index in 0..<mixed.batchCount(epoch: 0) {
                 let a = try mixed.batch(at: index)
                 let b = try plain.batch(at: index)
-                defer { a.release(); b.release() }
+                defer {
+                    a.release()
+                    b.release()
+                }
                 var images = Array(b.floats)
                 var scratch: [Float] = []
                 let draw = mixed.batchMix(epoch: 0, index: index)
                 images.withUnsafeMutableBufferPointer {
-                    draw.apply(to: $0.baseAddress!, count: b.count, width: 48, height: 48, channelsFirst: false, scratch: &scratch)
+                    draw.apply(
+                        to: $0.baseAddress!, count: b.count, width: 48, height: 48, channelsFirst: false, scratch: &scratch)
                 }
                 #expect(images == Array(a.floats))
                 var targets = [Float](repeating: 0, count: b.count * 3)
-                targets.withUnsafeMutableBufferPointer { draw.targets(labels: Array(b.labels), classes: 3, smoothing: 0, into: $0) }
+                targets.withUnsafeMutableBufferPointer {
+                    draw.targets(labels: Array(b.labels), classes: 3, smoothing: 0, into: $0)
+                }
                 #expect(targets == Array(a.softLabels!))
             }
         }
@@ -64,7 +74,10 @@ extension ProcessTests {
         @Test func uint8OrSizeZeroOutputRefusesAMixNamingTheOption() {
             #expect(throws: LoaderError.self) { try Self.mixed { $0.dtype = .uint8 } }
             do {
-                _ = try Self.mixed { $0.dtype = .uint8; $0.erasing = 0 }
+                _ = try Self.mixed {
+                    $0.dtype = .uint8
+                    $0.erasing = 0
+                }
                 Issue.record("expected an error")
             } catch let error as LoaderError {
                 #expect(error.message.contains("mixup needs dtype float32"))

@@ -60,12 +60,18 @@ import Testing
     @Test func aFolderOfShardsAListAndBracesNameTheSameShards() throws {
         let (dir, report) = try ShardTests.packed()
         defer { TestPaths.remove(dir) }
-        TestPaths.write(dir + "/list.txt", Array(("# shards\n\n" + report.shards.map { String($0.dropFirst(dir.count + 1)) }.joined(separator: "\n") + "\n").utf8))
+        TestPaths.write(
+            dir + "/list.txt",
+            Array(
+                ("# shards\n\n" + report.shards.map { String($0.dropFirst(dir.count + 1)) }.joined(separator: "\n") + "\n").utf8))
         let expected = try ImageFolder(shards: [report.spec]).samples
         #expect(try ImageFolder(shards: [dir]).samples == expected)
         #expect(try ImageFolder(shards: [dir + "/list.txt"]).samples == expected)
         #expect(try ImageFolder(shards: report.shards).samples == expected)
-        #expect(try ImageFolder.shards(in: "a-{08..10}-{x,y}.tar") == ["a-08-x.tar", "a-08-y.tar", "a-09-x.tar", "a-09-y.tar", "a-10-x.tar", "a-10-y.tar"])
+        #expect(
+            try ImageFolder.shards(in: "a-{08..10}-{x,y}.tar") == [
+                "a-08-x.tar", "a-08-y.tar", "a-09-x.tar", "a-09-y.tar", "a-10-x.tar", "a-10-y.tar",
+            ])
         #expect(throws: LoaderError.self) { try ImageFolder(shards: [dir + "/train-{000000..000001.tar"]) }
     }
 
@@ -118,7 +124,9 @@ import Testing
             Issue.record("expected an error")
         } catch let error as LoaderError {
             #expect(error.code == .badFile)
-            #expect(error.message.contains(last) && error.message.contains(victim.member!.name) && error.message.contains("truncated"))
+            #expect(
+                error.message.contains(last) && error.message.contains(victim.member!.name) && error.message.contains("truncated")
+            )
             #expect(error.path == last + "#" + victim.member!.name)
         }
         o.onError = .skip
@@ -152,7 +160,9 @@ import Testing
         let dir = TestPaths.temporaryDirectory("augload-names")
         defer { TestPaths.remove(dir) }
         let latin1 = Locator.string(bytes: Array("caf".utf8) + [0xE9])  // "café" in Latin-1
-        #expect(latin1 == "caf\u{0}e9" && Locator.cString(latin1).dropLast().map { UInt8(bitPattern: $0) } == Array("caf".utf8) + [0xE9])
+        #expect(
+            latin1 == "caf\u{0}e9"
+                && Locator.cString(latin1).dropLast().map { UInt8(bitPattern: $0) } == Array("caf".utf8) + [0xE9])
         #expect(Locator.display(dir + "/" + latin1) == dir + "/caf\\xe9")
         TestPaths.makeDirectory(dir + "/" + latin1)
         TestPaths.makeDirectory(dir + "/plain")
@@ -181,7 +191,6 @@ import Testing
         #expect(try ImageFolder(shards: [report.spec]).samples.count == 5)
     }
 }
-
 
 /// `n` as six zero-padded digits, as shard numbers are written.
 private func sixDigits(_ n: Int) -> String {

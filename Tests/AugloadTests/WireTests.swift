@@ -1,6 +1,7 @@
-@testable import Augload
 import TestSupport
 import Testing
+
+@testable import Augload
 
 #if canImport(Glibc)
     import Glibc
@@ -37,7 +38,8 @@ import Testing
     }
 
     @Test func everyMessageSurvivesARoundTrip() throws {
-        guard case .task(let e, let i, let s, let o) = try Self.roundTrip(.task(epoch: 3, index: 9, slot: 2, order: [1, 2])) else {
+        guard case .task(let e, let i, let s, let o) = try Self.roundTrip(.task(epoch: 3, index: 9, slot: 2, order: [1, 2]))
+        else {
             Issue.record("not a task")
             return
         }
@@ -54,10 +56,11 @@ import Testing
             return
         }
         #expect(e2.code == .badFile && e2.path == "x.png" && e2.decodeCode == .truncated, "the decoder's code crosses too")
-        guard case .configure(let name, _, let requirement, let count) = try Self.roundTrip(
-            .configure(
-                typeName: "T", configuration: [0], requirement: SlotRequirement(imageBytes: 10, labels: 2, labelColumns: 7),
-                slotCount: 4))
+        guard
+            case .configure(let name, _, let requirement, let count) = try Self.roundTrip(
+                .configure(
+                    typeName: "T", configuration: [0], requirement: SlotRequirement(imageBytes: 10, labels: 2, labelColumns: 7),
+                    slotCount: 4))
         else {
             Issue.record("not configure")
             return
@@ -124,7 +127,9 @@ import Testing
         #expect(Array(words[12...13]) == [30, 2] && Array(words[16...18]) == [2, 3, 10])
         let header = try layout.readHeader(at: base, epoch: 0, index: 0)
         #expect(header.labels == 3 && header.labelColumns == 10)
-        #expect(throws: LoaderError.self) { try writer.finish(shape: [3, 1, 1, 3], dtype: .float32, labelCount: 3, labelColumns: 9) }
+        #expect(throws: LoaderError.self) {
+            try writer.finish(shape: [3, 1, 1, 3], dtype: .float32, labelCount: 3, labelColumns: 9)
+        }
     }
 
     /// `Fixtures/protocol/slot-v3-uint8.bin` and `slot-v3-soft.bin` are slots this build writes:
@@ -135,7 +140,8 @@ import Testing
     @Test(arguments: ["uint8", "soft"])
     func theGoldenSlotFilesAreWhatThisBuildWrites(kind: String) throws {
         let soft = kind == "soft"
-        let layout = SlotLayout(SlotRequirement(imageBytes: 2 * 2 * 3 * 3 * (soft ? 4 : 1), labels: 2, labelColumns: soft ? 3 : 0))
+        let layout = SlotLayout(
+            SlotRequirement(imageBytes: 2 * 2 * 3 * 3 * (soft ? 4 : 1), labels: 2, labelColumns: soft ? 3 : 0))
         let base = UnsafeMutableRawPointer.allocate(byteCount: layout.slotSize, alignment: 4096)
         defer { base.deallocate() }
         base.initializeMemory(as: UInt8.self, repeating: 0, count: layout.slotSize)

@@ -69,7 +69,8 @@ struct ExplainRecord {
         }
         var entries: [Entry] = []
         for sample in order.samples {
-            var entry = Entry(path: Locator.reported(sample.path), label: Int(sample.label), sample: sample.index, replaced: true, ops: nil)
+            var entry = Entry(
+                path: Locator.reported(sample.path), label: Int(sample.label), sample: sample.index, replaced: true, ops: nil)
             if !replaced.contains(Locator.reported(sample.path)), let header = header(of: sample.path) {
                 var random = SampleRandom(
                     seed: sequence.options.seed, epoch: epoch, sample: sample.index, stream: RandomStream.augment)

@@ -42,7 +42,8 @@ public func pack(
         do {
             try file.read(path: locator)
         } catch {
-            throw LoaderError(.badFile, "cannot pack: \(error.description)", path: Locator.reported(locator), decodeCode: error.code)
+            throw LoaderError(
+                .badFile, "cannot pack: \(error.description)", path: Locator.reported(locator), decodeCode: error.code)
         }
         let ext = try imageExtension(of: sample, bytes: file.bytes)
         let key = String(repeating: "0", count: max(0, width - String(i).count)) + String(i)

@@ -125,7 +125,9 @@ public final class Loader: @unchecked Sendable {
     ) throws(LoaderError) {
         startTime = monotonicSeconds()
         cacheProbe = { [source] in source.cacheStatistics }
-        guard workers >= 0 && workers <= 256 else { throw LoaderError(.invalidOptions, "workers must be in 0...256, got \(workers)") }
+        guard workers >= 0 && workers <= 256 else {
+            throw LoaderError(.invalidOptions, "workers must be in 0...256, got \(workers)")
+        }
         guard maxQueueSize >= 1 && maxQueueSize <= 4096 else {
             throw LoaderError(.invalidOptions, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
         }

@@ -131,7 +131,9 @@ public struct ImageFolder: Sendable {
             var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
             if entry.pointee.d_type == UInt8(DT_LNK) || entry.pointee.d_type == UInt8(DT_UNKNOWN) {
                 var st = stat()
-                if Locator.withCString(dir + "/" + name, { stat($0, &st) }) == 0 { isDirectory = (st.st_mode & S_IFMT) == S_IFDIR }
+                if Locator.withCString(dir + "/" + name, { stat($0, &st) }) == 0 {
+                    isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+                }
             }
             result.append((name, isDirectory))
         }

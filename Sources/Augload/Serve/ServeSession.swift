@@ -64,7 +64,8 @@ public final class ServeSession: @unchecked Sendable {
         ready.kernels = EngineVersion.kernels
         ready.enginePid = Int(getpid())
         ready.classes = sequence.folder.classes
-        ready.notes = sequence.folder.notes.isEmpty && sequence.folder.damage.isEmpty ? nil : sequence.folder.notes + sequence.folder.damage
+        ready.notes =
+            sequence.folder.notes.isEmpty && sequence.folder.damage.isEmpty ? nil : sequence.folder.notes + sequence.folder.damage
         ready.samples = sequence.samplesPerEpoch
         ready.batchesPerEpoch = sequence.batchCount(epoch: 0)
         ready.workers = Loader.processes(forWorkers: workers)

@@ -110,7 +110,9 @@ extension FileBytes {
         case .success(let n) where n < member.size:
             throw DecodeError(
                 .truncated, path: locator,
-                message: "the shard ends inside this member (\(n) of its \(member.size) bytes at offset \(member.offset)): the shard is truncated")
+                message:
+                    "the shard ends inside this member (\(n) of its \(member.size) bytes at offset \(member.offset)): the shard is truncated"
+            )
         case .success: return
         }
     }
@@ -132,4 +134,3 @@ extension FileBytes {
         }
     }
 }
-

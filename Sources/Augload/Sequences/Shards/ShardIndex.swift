@@ -92,7 +92,8 @@ struct ShardIndex {
             for d in scan.damage {
                 index.damage.append(
                     "\(Locator.display(shard)): damaged tar header at offset \(d.offset)"
-                        + (d.after.map { " (after member \(Locator.display($0)))" } ?? "") + ": \(d.reason); skipped to the next valid header")
+                        + (d.after.map { " (after member \(Locator.display($0)))" } ?? "")
+                        + ": \(d.reason); skipped to the next valid header")
             }
             // Group consecutive members by key.
             var k = 0
@@ -131,7 +132,8 @@ struct ShardIndex {
                 }
                 if labelMember.offset + labelMember.size > size {
                     throw LoaderError(
-                        .badFile, "\(Locator.display(shard)) is truncated: member \(Locator.display(labelMember.name)) ends past its end",
+                        .badFile,
+                        "\(Locator.display(shard)) is truncated: member \(Locator.display(labelMember.name)) ends past its end",
                         path: shard)
                 }
                 let bytes = try reader.read(offset: labelMember.offset, count: min(labelMember.size, 4096))
@@ -157,7 +159,8 @@ struct ShardIndex {
         }
         guard !index.samples.isEmpty else {
             throw LoaderError(
-                .dataset, "no images in the shards (\(shards.count) shard(s)): expected members KEY.jpg|.jpeg|.png with KEY.\(label)",
+                .dataset,
+                "no images in the shards (\(shards.count) shard(s)): expected members KEY.jpg|.jpeg|.png with KEY.\(label)",
                 path: shards.first)
         }
         try index.assignLabels(labelTexts, label: label)
@@ -276,7 +279,6 @@ struct ShardIndex {
     }
 
     static let checksumSeed: UInt64 = 0x2545_F491_4F6C_DD1D
-
 
     /// `bytes` without leading and trailing ASCII white space.
     static func trimmed(_ bytes: [UInt8]) -> ArraySlice<UInt8> {

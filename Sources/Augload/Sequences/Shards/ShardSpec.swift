@@ -51,7 +51,8 @@ enum ShardSpec {
         if parts.count == 3, parts[1].isEmpty {
             let (a, b) = (String(parts[0]), String(parts[2]))
             guard let low = Int(a), let high = Int(b), low <= high, high - low < 10_000_000 else {
-                throw LoaderError(.dataset, "bad range {\(body)} in the shard pattern \(pattern): expected {LOW..HIGH}", path: pattern)
+                throw LoaderError(
+                    .dataset, "bad range {\(body)} in the shard pattern \(pattern): expected {LOW..HIGH}", path: pattern)
             }
             let width = a.count
             choices = (low...high).map { n in
