@@ -248,3 +248,24 @@ def test_the_test_server_answers_ranges_over_one_connection_and_stops(tmp_path):
     server.stop()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{server.url}/a.tar", timeout=5)
+
+
+def test_ranks_the_cache_and_resume_work_on_shards_as_on_the_folder(engine, tmp_path):
+    """Everything above the dataset is the folder's: rank shares, the decoded cache (RAM and a
+    folder) and a mid-epoch resume give the folder's batches from the shards."""
+    spec = pack(engine, tmp_path / "s", "--shard-size", "150K")
+    for extra in (dict(rank=1, world_size=3), dict(cache="ram"), dict(cache=str(tmp_path / "c")), dict(mixup=0.2, cutmix=1.0)):
+        with augload.Loader(IMAGES, **OPTIONS, **extra, workers=2, epochs=2) as a:
+            want = copies(a, 2)
+        with augload.Loader(shards=spec, **OPTIONS, **extra, workers=2, epochs=2) as b:
+            assert_same_batches(copies(b, 2), want)
+    with augload.Loader(shards=spec, **OPTIONS, workers=2) as first:
+        batches = iter(first)
+        next(batches)
+        state = first.state_dict()
+        rest = [(x.copy(), y.copy()) for x, y in batches]
+    with augload.Loader(shards=spec, **OPTIONS, workers=0) as second:
+        second.load_state_dict(state)
+        again = [(x.copy(), y.copy()) for x, y in second]
+    assert len(again) == len(rest) > 0
+    assert all(x.tobytes() == a.tobytes() and np.array_equal(y, b) for (x, y), (a, b) in zip(again, rest))
