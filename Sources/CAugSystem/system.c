@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -110,3 +111,5 @@ __attribute__((constructor)) static void aug_worker_hook(void) {
     unsetenv(AUG_WORKER_ENV);
     _exit(aug_worker_main((int)fd));
 }
+
+void aug_release_free_memory(void) { malloc_trim(0); }

@@ -6,9 +6,6 @@ public struct WireWriter: Sendable {
 
     public init() {}
 
-    /// Makes room for `count` bytes at once (a large message then grows in one allocation, not by doubling).
-    public mutating func reserve(_ count: Int) { bytes.reserveCapacity(count) }
-
     /// Appends `v` as a little-endian 64-bit integer.
     public mutating func int(_ v: Int) {
         withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) }

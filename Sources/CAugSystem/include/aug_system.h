@@ -71,6 +71,10 @@ extern int aug_worker_main(int channel_fd) __attribute__((weak));
 /// True in a process that the hook turned into a worker (for diagnostics and tests).
 int aug_is_worker_process(void);
 
+/// Returns the heap's free pages to the kernel (glibc's malloc_trim): after a large transient
+/// structure is freed, so the process's resident memory follows what it still holds.
+void aug_release_free_memory(void);
+
 #pragma clang assume_nonnull end
 
 #ifdef __cplusplus

@@ -9,8 +9,8 @@ import CAugSystem
 /// passes: loading a million samples never holds the file's bytes beside them (the index file is
 /// ~45 bytes per sample, the samples ~64).
 ///
-/// The checksum is ``IndexStream/checksum(_:)``: chained over fixed 1 MiB blocks, so the writer
-/// (one array) and this reader (one block at a time) compute the same value.
+/// The checksum is chained over fixed 1 MiB blocks (each block's checksum seeds the next's), so
+/// ``IndexSink`` writing and this reader reading a block at a time compute the same value.
 struct IndexStream {
     static let block = 1 << 20
 
@@ -84,18 +84,54 @@ struct IndexStream {
         nextBlock += count
         return true
     }
+}
 
-    /// The checksum of `bytes` as this reader computes it: each 1 MiB block's checksum seeds the next's.
-    static func checksum(_ bytes: [UInt8]) -> UInt64 {
-        var hash = ShardIndex.checksumSeed
-        bytes.withUnsafeBytes { raw in
-            var start = 0
-            while start < raw.count {
-                let count = min(block, raw.count - start)
-                hash = aug_checksum64(raw.baseAddress! + start, count, hash)
-                start += count
-            }
+/// Writes a shard index front to back, 1 MiB at a time, chaining the same block checksum
+/// ``IndexStream`` verifies, into a temporary file renamed over the index when complete (a run
+/// killed midway leaves no half index under its name).
+struct IndexSink {
+    private let fd: Int32
+    private let file: String
+    private let temporary: String
+    private var pending: [UInt8] = []
+    private var hash = ShardIndex.checksumSeed
+    private var failed = false
+
+    /// Creates `file`'s temporary sibling; nil when the folder cannot be written.
+    init?(file: String) {
+        let dir = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
+        guard (try? makeFolders(dir)) != nil else { return nil }
+        temporary = "\(file).tmp-\(getpid())"
+        self.file = file
+        let fd = Locator.withCString(temporary) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { return nil }
+        self.fd = fd
+    }
+
+    /// Appends `bytes`, writing every complete block.
+    mutating func append(_ bytes: [UInt8]) {
+        pending += bytes
+        var start = 0
+        while pending.count - start >= IndexStream.block {
+            write(pending[start..<(start + IndexStream.block)])
+            start += IndexStream.block
         }
-        return hash
+        if start > 0 { pending.removeFirst(start) }
+    }
+
+    /// Writes the last block and the checksum, then renames the file into place.
+    mutating func finish() {
+        if !pending.isEmpty { write(pending[...]) }
+        var stored = hash.littleEndian
+        let tail = withUnsafeBytes(of: &stored) { Array($0) }
+        if !failed { failed = (try? Sys.writeAll(fd, tail)) == nil }
+        Syscall.close(fd)
+        let renamed = !failed && Locator.withCString(temporary, { t in Locator.withCString(file) { rename(t, $0) } }) == 0
+        if !renamed { _ = Locator.withCString(temporary) { unlink($0) } }
+    }
+
+    private mutating func write(_ block: ArraySlice<UInt8>) {
+        hash = block.withUnsafeBytes { aug_checksum64($0.baseAddress, $0.count, hash) }
+        if !failed { failed = (try? Sys.writeAll(fd, Array(block))) == nil }
     }
 }

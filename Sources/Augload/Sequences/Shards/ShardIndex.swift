@@ -76,7 +76,12 @@ struct ShardIndex {
         let tokens = zip(shards, identities).map { $1.token(of: $0) }
         var labelTexts: [String?] = []
         var withoutImage = 0
+        // Each shard's samples apart, then moved into one array sized once: a million samples
+        // never sit in a half-empty doubled array beside the one it grew from.
+        var parts: [[ImageFolder.Sample]] = []
         for (s, shard) in shards.enumerated() {
+            var part: [ImageFolder.Sample] = []
+            defer { parts.append(part) }
             let size = identities[s].size
             var members: [TarMember]
             var reader: any ShardBytes
@@ -121,7 +126,7 @@ struct ShardIndex {
                     // error naming shard and member (replaced under skip). Its label cannot be
                     // read and is never used: a truncated member never decodes.
                     if label != "cls" { labelTexts.append(nil) }
-                    index.samples.append(ShardIndex.sample(shard, tokens[s], label: 0, image.offset, image.size, image.name))
+                    part.append(ShardIndex.sample(shard, tokens[s], label: 0, image.offset, image.size, image.name))
                     continue
                 }
                 guard let labelMember else {
@@ -151,9 +156,18 @@ struct ShardIndex {
                 } else {
                     labelTexts.append(String(decoding: text, as: UTF8.self))
                 }
-                index.samples.append(ShardIndex.sample(shard, tokens[s], label: number, image.offset, image.size, image.name))
+                part.append(ShardIndex.sample(shard, tokens[s], label: number, image.offset, image.size, image.name))
             }
         }
+        index.samples.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for k in parts.indices {
+            index.samples.append(contentsOf: parts[k])
+            parts[k] = []
+            // Hand the part's pages back: glibc keeps freed heap memory resident, and the parts
+            // together are as large as the array they are moved into.
+            if k % 8 == 7 { aug_release_free_memory() }
+        }
+        aug_release_free_memory()
         if withoutImage > 0 {
             index.notes.append("\(withoutImage) sample(s) without a .jpg, .jpeg or .png member were left out")
         }
@@ -206,11 +220,11 @@ struct ShardIndex {
 
     // MARK: Keeping
 
-    /// Writes the index to `file` (a temporary file renamed over it); a failure only costs the next run a scan.
+    /// Writes the index to `file` (a temporary file renamed over it), streamed a block at a time;
+    /// a failure only costs the next run a scan.
     func keep(at file: String, label: String) {
+        guard var sink = IndexSink(file: file) else { return }
         var w = WireWriter()
-        let names = samples.reduce(0) { $0 + $1.member!.name.utf8.count }
-        w.reserve(4096 + shards.reduce(0) { $0 + $1.utf8.count + 64 } + samples.count * 32 + names)
         w.int(ShardIndex.magic)
         w.int(ShardIndex.formatVersion)
         w.string(label)
@@ -227,17 +241,19 @@ struct ShardIndex {
         w.int(damage.count)
         for d in damage { w.string(d) }
         w.int(samples.count)
+        sink.append(w.bytes)
         let number = Dictionary(shards.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        for e in samples {
-            w.int(number[e.path]! << 32 | Int(UInt32(bitPattern: e.label)))
-            w.int(e.member!.offset)
-            w.int(e.member!.size)
-            w.string(e.member!.name)
+        for start in stride(from: 0, to: samples.count, by: 1 << 14) {
+            var chunk = WireWriter()
+            for e in samples[start..<min(start + (1 << 14), samples.count)] {
+                chunk.int(number[e.path]! << 32 | Int(UInt32(bitPattern: e.label)))
+                chunk.int(e.member!.offset)
+                chunk.int(e.member!.size)
+                chunk.string(e.member!.name)
+            }
+            sink.append(chunk.bytes)
         }
-        w.int(Int(bitPattern: UInt(IndexStream.checksum(w.bytes))))
-        let dir = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
-        try? makeFolders(dir)
-        try? DiskEntries.writeAtomically(w.bytes, to: file, in: dir)
+        sink.finish()
     }
 
     /// The kept index at `file` when it is intact and made for exactly these shards as they are now.
