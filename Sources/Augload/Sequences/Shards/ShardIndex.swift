@@ -62,107 +62,27 @@ struct ShardIndex {
             kept.reused = true
             return kept
         }
-        let index = try build(shards: shards, identities: identities, label: label, http: &http)
+        let index = try build(shards: shards, identities: identities, label: label)
         index.keep(at: file, label: label)
         return index
     }
 
     // MARK: Building
 
-    static func build(
-        shards: [String], identities: [ShardIdentity], label: String, http: inout HTTPReader?
-    ) throws(LoaderError) -> ShardIndex {
+    static func build(shards: [String], identities: [ShardIdentity], label: String) throws(LoaderError) -> ShardIndex {
         var index = ShardIndex(shards: shards, identities: identities, samples: [], classes: [], notes: [])
-        let tokens = zip(shards, identities).map { $1.token(of: $0) }
+        var parts = try scanAll(shards: shards, identities: identities, label: label)
+        // Each shard's samples were kept apart, then moved into one array sized once: a million
+        // samples never sit in a half-empty doubled array beside the one it grew from.
+        index.samples.reserveCapacity(parts.reduce(0) { $0 + $1.samples.count })
         var labelTexts: [String?] = []
         var withoutImage = 0
-        // Each shard's samples apart, then moved into one array sized once: a million samples
-        // never sit in a half-empty doubled array beside the one it grew from.
-        var parts: [[ImageFolder.Sample]] = []
-        for (s, shard) in shards.enumerated() {
-            var part: [ImageFolder.Sample] = []
-            defer { parts.append(part) }
-            let size = identities[s].size
-            var members: [TarMember]
-            var reader: any ShardBytes
-            if Locator.isURL(shard) {
-                if http == nil { http = try readerOrThrow(shard) }
-                reader = RemoteShard(url: shard, size: size, http: http!)
-            } else {
-                reader = try LocalShard(path: shard, size: size)
-            }
-            defer { (reader as? LocalShard)?.close() }
-            let scan = try TarScanner.scan(&reader)
-            members = scan.members
-            for d in scan.damage {
-                index.damage.append(
-                    "\(Locator.display(shard)): damaged tar header at offset \(d.offset)"
-                        + (d.after.map { " (after member \(Locator.display($0)))" } ?? "")
-                        + ": \(d.reason); skipped to the next valid header")
-            }
-            // Group consecutive members by key.
-            var k = 0
-            while k < members.count {
-                let key = ShardIndex.key(of: members[k].name)
-                var image: TarMember?
-                var labelMember: TarMember?
-                var j = k
-                while j < members.count, ShardIndex.key(of: members[j].name) == key {
-                    let ext = ShardIndex.extensionOf(members[j].name)
-                    if ext == label {
-                        labelMember = members[j]
-                    } else if image == nil, ShardIndex.isImageExtension(ext) {
-                        image = members[j]
-                    }
-                    j += 1
-                }
-                k = j
-                guard let image else {
-                    withoutImage += 1
-                    continue
-                }
-                if image.offset + image.size > size {
-                    // The shard ends inside the image: indexed as declared, so reading it is the
-                    // error naming shard and member (replaced under skip). Its label cannot be
-                    // read and is never used: a truncated member never decodes.
-                    if label != "cls" { labelTexts.append(nil) }
-                    part.append(ShardIndex.sample(shard, tokens[s], label: 0, image.offset, image.size, image.name))
-                    continue
-                }
-                guard let labelMember else {
-                    throw LoaderError(
-                        .dataset,
-                        "\(Locator.display(shard)): sample \(Locator.display(String(key))) has no .\(label) member (its label); give --label EXT for another member",
-                        path: shard)
-                }
-                if labelMember.offset + labelMember.size > size {
-                    throw LoaderError(
-                        .badFile,
-                        "\(Locator.display(shard)) is truncated: member \(Locator.display(labelMember.name)) ends past its end",
-                        path: shard)
-                }
-                let bytes = try reader.read(offset: labelMember.offset, count: min(labelMember.size, 4096))
-                let text = ShardIndex.trimmed(bytes)
-                var number: Int32 = 0
-                if label == "cls" {
-                    // Parsed here: a million class indices need no million strings.
-                    guard let v = ShardIndex.classIndex(text) else {
-                        throw LoaderError(
-                            .dataset,
-                            "\(Locator.display(shard)): the .cls of \(Locator.display(String(key))) is \"\(String(decoding: text, as: UTF8.self))\", not a label (an integer ≥ 0)",
-                            path: shard)
-                    }
-                    number = v
-                } else {
-                    labelTexts.append(String(decoding: text, as: UTF8.self))
-                }
-                part.append(ShardIndex.sample(shard, tokens[s], label: number, image.offset, image.size, image.name))
-            }
-        }
-        index.samples.reserveCapacity(parts.reduce(0) { $0 + $1.count })
         for k in parts.indices {
-            index.samples.append(contentsOf: parts[k])
-            parts[k] = []
+            index.samples.append(contentsOf: parts[k].samples)
+            labelTexts += parts[k].texts
+            withoutImage += parts[k].withoutImage
+            index.damage += parts[k].damage
+            parts[k] = ShardPart()
             // Hand the part's pages back: glibc keeps freed heap memory resident, and the parts
             // together are as large as the array they are moved into.
             if k % 8 == 7 { aug_release_free_memory() }
@@ -179,6 +99,136 @@ struct ShardIndex {
         }
         try index.assignLabels(labelTexts, label: label)
         return index
+    }
+
+    /// What one shard's scan found: its samples in order (labels set for `cls`), their label
+    /// texts for another label member (nil for a truncated sample), the keys without an image
+    /// and the damaged headers.
+    struct ShardPart {
+        var samples: [ImageFolder.Sample] = []
+        var texts: [String?] = []
+        var withoutImage = 0
+        var damage: [String] = []
+    }
+
+    /// Scans every shard, several at once (one thread per core, at most 8, each with its own
+    /// HTTP connection): the parts in shard order, or the first shard's error in that order.
+    static func scanAll(shards: [String], identities: [ShardIdentity], label: String) throws(LoaderError) -> [ShardPart] {
+        final class Work: @unchecked Sendable {
+            let lock = Mutex()
+            var next = 0
+            var results: [Result<ShardPart, LoaderError>?]
+            init(_ count: Int) { results = Array(repeating: nil, count: count) }
+        }
+        let work = Work(shards.count)
+        let scanOne = { (http: inout HTTPReader?) -> Bool in
+            guard let s = work.lock.withLock({ () -> Int? in
+                defer { work.next += 1 }
+                return work.next < shards.count ? work.next : nil
+            })
+            else { return false }
+            let result = Result { () throws(LoaderError) in
+                try scan(shard: shards[s], identity: identities[s], label: label, http: &http)
+            }
+            work.lock.withLock { work.results[s] = result }
+            return true
+        }
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var threads: [pthread_t] = []
+        for _ in 1..<min(shards.count, cores, 8) {
+            guard let thread = try? Threads.start("index scan", { var http: HTTPReader?; while scanOne(&http) {} }) else { break }
+            threads.append(thread)
+        }
+        var http: HTTPReader?
+        while scanOne(&http) {}  // this thread takes its share too
+        for thread in threads { pthread_join(thread, nil) }
+        var parts: [ShardPart] = []
+        for result in work.results { parts.append(try result!.get()) }
+        return parts
+    }
+
+    /// Reads one shard's headers (and label members) into its part.
+    static func scan(shard: String, identity: ShardIdentity, label: String, http: inout HTTPReader?) throws(LoaderError)
+        -> ShardPart
+    {
+        var part = ShardPart()
+        let size = identity.size
+        let token = identity.token(of: shard)
+        var reader: any ShardBytes
+        if Locator.isURL(shard) {
+            if http == nil { http = try readerOrThrow(shard) }
+            reader = RemoteShard(url: shard, size: size, http: http!)
+        } else {
+            reader = try LocalShard(path: shard, size: size)
+        }
+        defer { (reader as? LocalShard)?.close() }
+        let scan = try TarScanner.scan(&reader)
+        let members = scan.members
+        for d in scan.damage {
+            part.damage.append(
+                "\(Locator.display(shard)): damaged tar header at offset \(d.offset)"
+                    + (d.after.map { " (after member \(Locator.display($0)))" } ?? "")
+                    + ": \(d.reason); skipped to the next valid header")
+        }
+        // Group consecutive members by key.
+        var k = 0
+        while k < members.count {
+            let key = ShardIndex.key(of: members[k].name)
+            var image: TarMember?
+            var labelMember: TarMember?
+            var j = k
+            while j < members.count, ShardIndex.key(of: members[j].name) == key {
+                let ext = ShardIndex.extensionOf(members[j].name)
+                if ext == label {
+                    labelMember = members[j]
+                } else if image == nil, ShardIndex.isImageExtension(ext) {
+                    image = members[j]
+                }
+                j += 1
+            }
+            k = j
+            guard let image else {
+                part.withoutImage += 1
+                continue
+            }
+            if image.offset + image.size > size {
+                // The shard ends inside the image: indexed as declared, so reading it is the
+                // error naming shard and member (replaced under skip). Its label cannot be
+                // read and is never used: a truncated member never decodes.
+                if label != "cls" { part.texts.append(nil) }
+                part.samples.append(ShardIndex.sample(shard, token, label: 0, image.offset, image.size, image.name))
+                continue
+            }
+            guard let labelMember else {
+                throw LoaderError(
+                    .dataset,
+                    "\(Locator.display(shard)): sample \(Locator.display(String(key))) has no .\(label) member (its label); give --label EXT for another member",
+                    path: shard)
+            }
+            if labelMember.offset + labelMember.size > size {
+                throw LoaderError(
+                    .badFile,
+                    "\(Locator.display(shard)) is truncated: member \(Locator.display(labelMember.name)) ends past its end",
+                    path: shard)
+            }
+            let bytes = try reader.read(offset: labelMember.offset, count: min(labelMember.size, 4096))
+            let text = ShardIndex.trimmed(bytes)
+            var number: Int32 = 0
+            if label == "cls" {
+                // Parsed here: a million class indices need no million strings.
+                guard let v = ShardIndex.classIndex(text) else {
+                    throw LoaderError(
+                        .dataset,
+                        "\(Locator.display(shard)): the .cls of \(Locator.display(String(key))) is \"\(String(decoding: text, as: UTF8.self))\", not a label (an integer ≥ 0)",
+                        path: shard)
+                }
+                number = v
+            } else {
+                part.texts.append(String(decoding: text, as: UTF8.self))
+            }
+            part.samples.append(ShardIndex.sample(shard, token, label: number, image.offset, image.size, image.name))
+        }
+        return part
     }
 
     private static func readerOrThrow(_ url: String) throws(LoaderError) -> HTTPReader {
