@@ -37,31 +37,36 @@ public func pack(
     var writer: TarWriter?
     var file = FileBytes()
     let width = max(9, String(dataset.samples.count - 1).count)
-    for (i, sample) in dataset.samples.enumerated() {
-        let locator = sample.locator
-        do {
-            try file.read(path: locator)
-        } catch {
-            throw LoaderError(
-                .badFile, "cannot pack: \(error.description)", path: Locator.reported(locator), decodeCode: error.code)
+    do throws(LoaderError) {
+        for (i, sample) in dataset.samples.enumerated() {
+            let locator = sample.locator
+            do {
+                try file.read(path: locator)
+            } catch {
+                throw LoaderError(
+                    .badFile, "cannot pack: \(error.description)", path: Locator.reported(locator), decodeCode: error.code)
+            }
+            let ext = try imageExtension(of: sample, bytes: file.bytes)
+            let key = String(repeating: "0", count: max(0, width - String(i).count)) + String(i)
+            let label = Array(String(sample.label).utf8)
+            let needed = TarWriter.entryBytes(file.bytes.count) + TarWriter.entryBytes(label.count)
+            if let w = writer, w.written > 0, w.written + needed + TarWriter.endBytes > shardBytes {
+                writer = nil  // finish closes it, whether it succeeds or not
+                report.bytes += try w.finish()
+            }
+            if writer == nil {
+                let name = "\(prefix)-\(shardNumber(report.shards.count)).tar"
+                writer = try TarWriter(path: name)
+                report.shards.append(name)
+            }
+            try writer!.add(name: "\(key).\(ext)", bytes: file.bytes)
+            try writer!.add(name: "\(key).cls", bytes: label)
+            report.samples += 1
+            if i % 256 == 255 { progress(report) }
         }
-        let ext = try imageExtension(of: sample, bytes: file.bytes)
-        let key = String(repeating: "0", count: max(0, width - String(i).count)) + String(i)
-        let label = Array(String(sample.label).utf8)
-        let needed = TarWriter.entryBytes(file.bytes.count) + TarWriter.entryBytes(label.count)
-        if let w = writer, w.written > 0, w.written + needed + TarWriter.endBytes > shardBytes {
-            report.bytes += try w.finish()
-            writer = nil
-        }
-        if writer == nil {
-            let name = "\(prefix)-\(shardNumber(report.shards.count)).tar"
-            writer = try TarWriter(path: name)
-            report.shards.append(name)
-        }
-        try writer!.add(name: "\(key).\(ext)", bytes: file.bytes)
-        try writer!.add(name: "\(key).cls", bytes: label)
-        report.samples += 1
-        if i % 256 == 255 { progress(report) }
+    } catch {
+        writer?.file.abandon()  // no half shard stays behind
+        throw error
     }
     if let w = writer { report.bytes += try w.finish() }
     let last = report.shards.count - 1
@@ -97,19 +102,10 @@ struct TarWriter {
     /// The end-of-archive marker: two zero blocks.
     static let endBytes = 2 * block
 
-    let path: String
-    let temporary: String
-    let fd: Int32
+    let file: TemporaryFile
     private(set) var written = 0
 
-    init(path: String) throws(LoaderError) {
-        self.path = path
-        let temporary = "\(path).tmp-\(getpid())"
-        self.temporary = temporary
-        fd = try Sys.call("create \(temporary)") {
-            Locator.withCString(temporary) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-        }
-    }
+    init(path: String) throws(LoaderError) { file = try TemporaryFile(replacing: path) }
 
     /// Header, data and padding of one member of `size` bytes.
     static func entryBytes(_ size: Int) -> Int { block + (size + block - 1) / block * block }
@@ -130,19 +126,21 @@ struct TarWriter {
         let sum = header.reduce(0) { $0 + Int($1) }
         TarWriter.octal(sum, width: 7, into: &header, at: 148)  // 6 digits, NUL, then the space kept
         let padding = (TarWriter.block - bytes.count % TarWriter.block) % TarWriter.block
-        try Sys.writeAll(fd, header)
-        try Sys.writeAll(fd, bytes)
-        if padding > 0 { try Sys.writeAll(fd, [UInt8](repeating: 0, count: padding)) }
+        try file.write(header)
+        try file.write(bytes)
+        if padding > 0 { try file.write([UInt8](repeating: 0, count: padding)) }
         written += TarWriter.block + bytes.count + padding
     }
 
     /// Writes the end marker, closes and renames the shard into place; returns its size.
     func finish() throws(LoaderError) -> Int {
-        defer { Sys.close(fd) }
-        try Sys.writeAll(fd, [UInt8](repeating: 0, count: TarWriter.endBytes))
-        try Sys.call("rename \(temporary)") {
-            Locator.withCString(temporary) { t in Locator.withCString(path) { rename(t, $0) } }
+        do {
+            try file.write([UInt8](repeating: 0, count: TarWriter.endBytes))
+        } catch {
+            file.abandon()
+            throw error
         }
+        try file.commit()
         return written + TarWriter.endBytes
     }
 

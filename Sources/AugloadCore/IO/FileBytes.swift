@@ -22,16 +22,14 @@ public struct FileBytes: Sendable {
     /// ``Locator`` names (read from the shard on disk, or with a range request from its URL).
     /// - Throws: ``DecodeError`` with code `.io` naming the path and the system's reason.
     public mutating func read(path: String) throws(DecodeError) {
-        if path.utf8.contains(0), let member = Locator.parse(path).member {
-            try read(member: member, of: Locator.parse(path).path, locator: path)
-            return
+        if path.utf8.contains(0) {
+            let parts = Locator.parse(path)
+            if let member = parts.member {
+                try read(member: member, of: parts.path, locator: path)
+                return
+            }
         }
-        let fd: Int32
-        do {
-            fd = try Syscall.retrying("open") { Locator.withCString(path) { open($0, O_RDONLY | O_CLOEXEC) } }
-        } catch {
-            throw DecodeError(.io, path: path, message: "cannot open: \(error.reason)")
-        }
+        let fd = try FileBytes.open(path, naming: path, what: "")
         defer { Syscall.close(fd) }
         var st = stat()
         do {
@@ -47,7 +45,7 @@ public struct FileBytes: Sendable {
         let size = Int(st.st_size)
         if size > bytes.capacity { bytes = [] }
         bytes.resizeUninitialized(to: size)
-        switch fill(fd, count: size, at: nil) {
+        switch bytes.withUnsafeMutableBytes({ FileBytes.read(fd, into: $0, at: nil) }) {
         case .failure(let error): throw DecodeError(.io, path: path, message: "cannot read: \(error.reason)")
         case .success(let n): if n < size { bytes.removeLast(size - n) }
         }
@@ -55,57 +53,55 @@ public struct FileBytes: Sendable {
 }
 
 extension FileBytes {
-    /// Reads up to `count` bytes of `fd` into `bytes` — with `pread` from `offset`, or with `read`
-    /// from the file's position when it is nil — and returns how many it got (fewer at end of file).
-    private mutating func fill(_ fd: Int32, count: Int, at offset: Int?) -> Result<Int, SystemError> {
-        bytes.withUnsafeMutableBytes { buf -> Result<Int, SystemError> in
-            var done = 0
-            while done < count {
-                do throws(SystemError) {
-                    let n = try Syscall.retrying("read") {
-                        guard let offset else { return Glibc.read(fd, buf.baseAddress! + done, count - done) }
-                        return pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done))
-                    }
-                    if n == 0 { break }
-                    done += n
-                } catch {
-                    return .failure(error)
+    /// Fills `buffer` from `fd` — with `pread` from `offset`, or with `read` from the file's
+    /// position when it is nil — and returns how many bytes it got (fewer only at end of file).
+    /// The one read loop of files, shard members, tar headers and kept indexes.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int?) -> Result<
+        Int, SystemError
+    > {
+        var done = 0
+        while done < buffer.count {
+            do throws(SystemError) {
+                let n = try Syscall.retrying("read") {
+                    guard let offset else { return Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done) }
+                    return pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
                 }
+                if n == 0 { break }
+                done += n
+            } catch {
+                return .failure(error)
             }
-            return .success(done)
+        }
+        return .success(done)
+    }
+
+    /// Opens `path` (a ``Locator`` path) for reading; the error names `locator` and says what
+    /// could not be opened (`what`: "" for a file, " the shard" for a shard).
+    private static func open(_ path: String, naming locator: String, what: String) throws(DecodeError) -> Int32 {
+        do {
+            return try Syscall.retrying("open") { Locator.withCString(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC) } }
+        } catch {
+            throw DecodeError(.io, path: locator, message: "cannot open\(what): \(error.reason)")
         }
     }
 
     /// Reads a shard member's `size` bytes at `offset`: `pread` from a shard on disk, a range
     /// request for a URL. A shard shorter than its index says is an error naming shard and member.
     private mutating func read(member: Locator.Member, of shard: String, locator: String) throws(DecodeError) {
+        if member.size > bytes.capacity { bytes = [] }  // a bigger buffer, without copying the old bytes
         bytes.resizeUninitialized(to: member.size)
         if Locator.isURL(shard) {
             do throws(DecodeError) {
                 if http == nil { http = try HTTPReader() }
-                let reader = http!
-                let failure = bytes.withUnsafeMutableBytes { buf -> DecodeError? in
-                    do throws(DecodeError) {
-                        try reader.read(shard, offset: member.offset, into: buf)
-                        return nil
-                    } catch {
-                        return error
-                    }
-                }
-                if let failure { throw failure }
+                try http!.read(shard, offset: member.offset, into: &bytes)
             } catch {
                 throw DecodeError(.io, path: locator, message: error.message)
             }
             return
         }
-        let fd: Int32
-        do {
-            fd = try Syscall.retrying("open") { Locator.withCString(shard) { open($0, O_RDONLY | O_CLOEXEC) } }
-        } catch {
-            throw DecodeError(.io, path: locator, message: "cannot open the shard: \(error.reason)")
-        }
+        let fd = try FileBytes.open(shard, naming: locator, what: " the shard")
         defer { Syscall.close(fd) }
-        switch fill(fd, count: member.size, at: member.offset) {
+        switch bytes.withUnsafeMutableBytes({ FileBytes.read(fd, into: $0, at: member.offset) }) {
         case .failure(let error): throw DecodeError(.io, path: locator, message: "cannot read the shard: \(error.reason)")
         case .success(let n) where n < member.size:
             throw DecodeError(

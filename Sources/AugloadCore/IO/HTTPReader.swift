@@ -47,6 +47,20 @@ public final class HTTPReader: @unchecked Sendable {
         if status != 0 { throw DecodeError(.io, message: HTTPReader.text(error)) }
     }
 
+    /// Reads `bytes.count` bytes of `url` from `offset` into `bytes`.
+    /// - Throws: ``DecodeError`` (`.io`) naming the URL, the range and the reason.
+    public func read(_ url: String, offset: Int, into bytes: inout [UInt8]) throws(DecodeError) {
+        let failure = bytes.withUnsafeMutableBytes { buffer -> DecodeError? in
+            do throws(DecodeError) {
+                try read(url, offset: offset, into: buffer)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
     /// The resource's size and validators (`etag=…;last-modified=…`), from a HEAD request.
     public func head(_ url: String) throws(DecodeError) -> (size: Int, validator: String) {
         var error = [CChar](repeating: 0, count: 1024)

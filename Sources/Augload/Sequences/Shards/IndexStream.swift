@@ -71,12 +71,8 @@ struct IndexStream {
     private mutating func load() -> Bool {
         let count = min(IndexStream.block, bodyCount - nextBlock)
         var block = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(nextBlock + done)) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return false }
-            done += got
+        guard case .success(count) = block.withUnsafeMutableBytes({ FileBytes.read(fd, into: $0, at: nextBlock) }) else {
+            return false
         }
         hash = block.withUnsafeBytes { aug_checksum64($0.baseAddress, count, hash) }
         window = Array(window[at...]) + block
@@ -90,9 +86,7 @@ struct IndexStream {
 /// ``IndexStream`` verifies, into a temporary file renamed over the index when complete (a run
 /// killed midway leaves no half index under its name).
 struct IndexSink {
-    private let fd: Int32
-    private let file: String
-    private let temporary: String
+    private let file: TemporaryFile
     private var pending: [UInt8] = []
     private var hash = ShardIndex.checksumSeed
     private var failed = false
@@ -100,12 +94,8 @@ struct IndexSink {
     /// Creates `file`'s temporary sibling; nil when the folder cannot be written.
     init?(file: String) {
         let dir = file.lastIndex(of: "/").map { String(file[..<$0]) } ?? "."
-        guard (try? makeFolders(dir)) != nil else { return nil }
-        temporary = "\(file).tmp-\(getpid())"
-        self.file = file
-        let fd = Locator.withCString(temporary) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-        guard fd >= 0 else { return nil }
-        self.fd = fd
+        guard (try? makeFolders(dir)) != nil, let created = try? TemporaryFile(replacing: file) else { return nil }
+        self.file = created
     }
 
     /// Appends `bytes`, writing every complete block.
@@ -123,15 +113,12 @@ struct IndexSink {
     mutating func finish() {
         if !pending.isEmpty { write(pending[...]) }
         var stored = hash.littleEndian
-        let tail = withUnsafeBytes(of: &stored) { Array($0) }
-        if !failed { failed = (try? Sys.writeAll(fd, tail)) == nil }
-        Syscall.close(fd)
-        let renamed = !failed && Locator.withCString(temporary, { t in Locator.withCString(file) { rename(t, $0) } }) == 0
-        if !renamed { _ = Locator.withCString(temporary) { unlink($0) } }
+        if !failed { failed = (try? file.write(withUnsafeBytes(of: &stored) { Array($0) })) == nil }
+        if failed { file.abandon() } else { try? file.commit() }
     }
 
     private mutating func write(_ block: ArraySlice<UInt8>) {
         hash = block.withUnsafeBytes { aug_checksum64($0.baseAddress, $0.count, hash) }
-        if !failed { failed = (try? Sys.writeAll(fd, Array(block))) == nil }
+        if !failed { failed = (try? file.write(Array(block))) == nil }
     }
 }

@@ -63,19 +63,15 @@ struct LocalShard: ShardBytes {
     mutating func read(offset: Int, count: Int) throws(LoaderError) -> [UInt8] {
         let n = max(0, min(count, size - offset))
         var out = [UInt8](repeating: 0, count: n)
-        var done = 0
-        while done < n {
-            let got = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(offset + done)) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else {
-                throw LoaderError(
-                    .dataset,
-                    "cannot read the shard \(Locator.display(path)) at offset \(offset + done): "
-                        + (got == 0 ? "it ended early" : String(cString: strerror(errno))), path: path)
-            }
-            done += got
+        switch out.withUnsafeMutableBytes({ FileBytes.read(fd, into: $0, at: offset) }) {
+        case .success(n): return out
+        case .success(let got):
+            throw LoaderError(
+                .dataset, "cannot read the shard \(Locator.display(path)) at offset \(offset + got): it ended early", path: path)
+        case .failure(let error):
+            throw LoaderError(
+                .dataset, "cannot read the shard \(Locator.display(path)) at offset \(offset): \(error.reason)", path: path)
         }
-        return out
     }
 }
 
@@ -107,15 +103,11 @@ struct RemoteShard: ShardBytes {
 
     private func fetch(_ offset: Int, _ count: Int) throws(LoaderError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        let failure = out.withUnsafeMutableBytes { buf -> DecodeError? in
-            do throws(DecodeError) {
-                try http.read(url, offset: offset, into: buf)
-                return nil
-            } catch {
-                return error
-            }
+        do {
+            try http.read(url, offset: offset, into: &out)
+        } catch {
+            throw LoaderError(.dataset, "cannot read the shard \(url): \(error.message)", path: url)
         }
-        if let failure { throw LoaderError(.dataset, "cannot read the shard \(url): \(failure.message)", path: url) }
         return out
     }
 }

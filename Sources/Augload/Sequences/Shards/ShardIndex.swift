@@ -122,10 +122,11 @@ struct ShardIndex {
         }
         let work = Work(shards.count)
         let scanOne = { (http: inout HTTPReader?) -> Bool in
-            guard let s = work.lock.withLock({ () -> Int? in
-                defer { work.next += 1 }
-                return work.next < shards.count ? work.next : nil
-            })
+            guard
+                let s = work.lock.withLock({ () -> Int? in
+                    defer { work.next += 1 }
+                    return work.next < shards.count ? work.next : nil
+                })
             else { return false }
             let result = Result { () throws(LoaderError) in
                 try scan(shard: shards[s], identity: identities[s], label: label, http: &http)
@@ -136,7 +137,14 @@ struct ShardIndex {
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var threads: [pthread_t] = []
         for _ in 1..<min(shards.count, cores, 8) {
-            guard let thread = try? Threads.start("index scan", { var http: HTTPReader?; while scanOne(&http) {} }) else { break }
+            guard
+                let thread = try? Threads.start(
+                    "index scan",
+                    {
+                        var http: HTTPReader?
+                        while scanOne(&http) {}
+                    })
+            else { break }
             threads.append(thread)
         }
         var http: HTTPReader?
@@ -371,16 +379,5 @@ struct ShardIndex {
         -> ImageFolder.Sample
     {
         ImageFolder.Sample(path: path, label: label, member: Locator.Member(offset: offset, size: size, token: token, name: name))
-    }
-}
-
-/// `mkdir -p`.
-func makeFolders(_ path: String) throws(LoaderError) {
-    var sofar = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-        sofar += "/" + part
-        if mkdir(sofar, 0o755) != 0 && errno != EEXIST {
-            throw LoaderError(.system, "cannot create the folder \(sofar): \(String(cString: strerror(errno)))")
-        }
     }
 }
