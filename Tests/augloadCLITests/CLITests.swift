@@ -76,6 +76,23 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("--out"), "\(missing.stderr)")
     }
 
+    /// This session's options refuse bad values by name: the mix, shards' label member, pack's size.
+    @Test func mixShardAndPackOptionsRefuseBadValuesNamingThem() throws {
+        let cases: [([String], String)] = [
+            (["run", Self.images, "--size", "16", "--mixup=-1"], "mixup alpha must be in 0...1000"),
+            (["run", Self.images, "--size", "16", "--mix-prob", "2", "--cutmix", "1"], "mix prob must be in 0...1"),
+            (["run", Self.images, "--size", "16", "--label-smoothing", "1"], "label smoothing must be in 0..<1"),
+            (["run", Self.images, "--size", "16", "--cutmix", "1", "--dtype", "uint8"], "cutmix needs dtype float32"),
+            (["run", Self.images, "--label", "txt"], "--label goes with --shards"),
+            (["run", Self.images, "--shards", Self.images], "give DIR, --files LIST.csv or --shards SPEC"),
+            (["pack", Self.images, "--out", "/tmp/augload-never", "--shard-size", "1K"], "--shard-size must be a size"),
+        ]
+        for (arguments, words) in cases {
+            let r = try augload(arguments)
+            #expect(r.status == 2 && r.stderr.contains(words), "\(arguments): \(r.stderr)")
+        }
+    }
+
     /// Options the CLI and Python once read differently: `RAM` is the RAM cache (it made a folder
     /// named RAM), normalisation with uint8 output is refused (it was ignored).
     @Test func optionsMeanTheSameOnTheCommandLineAsInPython() throws {
