@@ -23,7 +23,7 @@ elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
 
 t0=$(seconds)
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet numpy pytest torch torchvision keras pandas nbclient ipykernel nbformat webdataset
+"$venv/bin/python" -m pip install --quiet numpy pytest torch torchvision keras pandas nbclient ipykernel nbformat webdataset pytest-timeout
 echo "test-python: dependencies ready in $(elapsed "$t0") s" >&2
 
 t1=$(seconds)
@@ -38,4 +38,5 @@ trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"
 unset AUGLOAD_ENGINE PYTHONPATH
 export KERAS_BACKEND=torch
-"$venv/bin/python" -m pytest -p no:cacheprovider -rsw "$root/Tests/Python" "$@"
+# A test that hangs fails after 15 minutes with every thread's stack, instead of holding CI.
+"$venv/bin/python" -m pytest -p no:cacheprovider -rsw --timeout 900 "$root/Tests/Python" "$@"

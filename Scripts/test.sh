@@ -7,7 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/ensure-system-deps.sh
 swift build --build-tests
-swift test --skip-build "$@"
+# The suite takes a few minutes; a hang is stopped after 40 with a message, not left to CI's limit.
+status=0
+timeout --kill-after=30 2400 swift test --skip-build "$@" || status=$?
+if [ "$status" = 124 ]; then echo "test.sh: swift test gave no result within 40 minutes (a hang): stopped" >&2; fi
+if [ "$status" != 0 ]; then exit "$status"; fi
 if [ "${AUGLOAD_SKIP_PYTHON:-0}" != 1 ]; then
     bash Scripts/test-python.sh
 fi

@@ -108,6 +108,28 @@ extension ProcessTests {
             #expect(loader.statistics.workerRestarts >= 3)
         }
 
+        @Test func aWorkerThatTrapsDiesAtOnceAndTheBatchFailsNamingTheSignal() throws {
+            // A trapping worker must die, not linger in Swift's backtracer holding its batch
+            // (that lingering once held CI for its whole time limit).
+            let loader = try Loader(CountingSequence(batches: 6, trappingBatch: 2), workers: 2, maxQueueSize: 3, maxAttempts: 2)
+            var seen: [Int] = []
+            var backtracerOff: [Int32] = []
+            do {
+                while let b = try loader.next() {
+                    seen.append(b.index)
+                    backtracerOff.append(b.labels[2])
+                }
+                Issue.record("expected the trapping batch to fail the run")
+            } catch {
+                #expect(error.code == .workerCrashed)
+                #expect(error.message.contains("batch 2 of epoch 0") && error.message.contains("signal 4"), "\(error.message)")
+            }
+            #expect(seen == [0, 1], "batches before the failing one arrive in order")
+            if getenv("SWIFT_BACKTRACE") == nil {
+                #expect(backtracerOff == [1, 1], "workers run with SWIFT_BACKTRACE=enable=no unless the user set it")
+            }
+        }
+
         @Test func aCodableUserSequenceRunsInWorkerProcesses() throws {
             let loader = try Loader(CountingSequence(batches: 8), workers: 2)
             var makers = Set<Int32>()

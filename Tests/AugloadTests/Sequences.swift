@@ -19,15 +19,19 @@ struct CountingSequence: DataSequence, Codable {
     var poisonedBatch: Int? = nil
     /// Batch whose making throws (a sequence error, in whichever process makes it).
     var failingBatch: Int? = nil
+    /// Batch whose making traps (a failed precondition) in a worker process.
+    var trappingBatch: Int? = nil
 
     var count: Int { batches }
 
     func batch(at index: Int) throws -> Batch {
         if delayMilliseconds > 0 { usleep(UInt32(delayMilliseconds * 1000)) }
         if index == poisonedBatch && aug_is_worker_process() != 0 { kill(getpid(), SIGKILL) }
+        if index == trappingBatch && aug_is_worker_process() != 0 { preconditionFailure("batch \(index) traps") }
         if index == 99_999 || index == failingBatch { throw SequenceFailure(index: index) }
         let values = (0..<4).map { Float(generation * 1000 + index * 4 + $0) }
-        return Batch(floats: values, shape: [4], labels: [Int32(getpid()), aug_is_worker_process(), 0, 0])
+        let backtracer = getenv("SWIFT_BACKTRACE").map { String(cString: $0) }
+        return Batch(floats: values, shape: [4], labels: [Int32(getpid()), aug_is_worker_process(), backtracer == "enable=no" ? 1 : 0, 0])
     }
 
     mutating func onEpochEnd() { generation += 1 }

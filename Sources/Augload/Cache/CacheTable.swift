@@ -299,19 +299,20 @@ final class CacheTable: @unchecked Sendable {
             // the scan is at most what the scan finds (read after it, another process could have
             // published and counted an entry the scan had already passed).
             let counted = Int(aug_atomic_load_u64(base + H.bytes))
-            let cursor = Int(aug_atomic_load_u64(base + H.cursor))
-            precondition(cursor <= capacity || (!isRAM && capacity == 0), "the data cursor \(cursor) is past the bound \(capacity)")
             var ranges: [(Int, Int)] = []
             var bytes = 0
             for i in 0..<tableCount where aug_atomic_load_u32(entry(i)) == State.ready.rawValue {
                 let r = read(i)
                 precondition(r.length == r.info.pixelBytes, "entry \(i) holds \(r.length) bytes for \(r.info)")
                 bytes += r.length
-                if isRAM {
-                    precondition(r.offset + r.length <= cursor, "entry \(i) lies past the data cursor")
-                    ranges.append((r.offset, r.offset + r.length))
-                }
+                if isRAM { ranges.append((r.offset, r.offset + r.length)) }
             }
+            // Read the cursor after the scan: an entry is reserved before it becomes ready, so every
+            // entry the scan saw lies below it (read before, another process could have reserved and
+            // published an entry since: a false alarm that once crashed a worker in CI).
+            let cursor = Int(aug_atomic_load_u64(base + H.cursor))
+            precondition(cursor <= capacity || (!isRAM && capacity == 0), "the data cursor \(cursor) is past the bound \(capacity)")
+            for (i, r) in ranges.enumerated() { precondition(r.1 <= cursor, "entry \(i) lies past the data cursor \(cursor)") }
             ranges.sort { $0.0 < $1.0 }
             for (a, b) in zip(ranges, ranges.dropFirst()) { precondition(a.1 <= b.0, "two entries share data bytes") }
             // Entries become ready before they are counted: the counters may lag, never lead.

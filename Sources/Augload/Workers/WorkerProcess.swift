@@ -54,6 +54,11 @@ final class WorkerProcess {
         var environment = ProcessEnvironment.current()
         environment.append("\(AUG_WORKER_ENV)=\(WorkerFD.channel)")
         environment.append("\(parentEnvironmentKey)=\(getpid())")
+        // A worker that crashes dies at once with the runtime's one-line message (the loader
+        // reports it and replaces the worker): Swift's backtracer would keep the dying worker
+        // alive while it symbolicates, for as long as it takes, holding its batch. A user who
+        // wants worker backtraces sets SWIFT_BACKTRACE themselves.
+        if !environment.contains(where: { $0.hasPrefix("SWIFT_BACKTRACE=") }) { environment.append("SWIFT_BACKTRACE=enable=no") }
         let argv0 = CommandLine.arguments.first ?? "augload"
         var pid: pid_t = 0
         let rc = withCStrings([argv0, "[augload worker]"]) { argv in
