@@ -23,7 +23,7 @@ struct AugloadCommand: ParsableCommand {
         version: EngineVersion.release,
         subcommands: [
             RunCommand.self, ExportCommand.self, BenchCommand.self, PreviewCommand.self, ServeCommand.self, CheckCommand.self,
-            PackCommand.self,
+            PackCommand.self, OptionsCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -20,73 +20,76 @@ enum Normalization: String, ExpressibleByArgument, CaseIterable {
 
 /// `--workers N`, for the commands that run one loader.
 struct WorkerOption: ParsableArguments {
-    @Option(
-        help: "Worker processes; at most one per core runs (0 = everything on the calling thread). Default: the number of cores.")
-    var workers: Int = Loader.defaultWorkers
+    @Option(help: "\(OptionSchema.help("workers")) At most one per core runs.")
+    var workers = Loader.defaultWorkers
 
 }
 
-/// The options every command shares (docs/cli.md).
+/// The options every command shares (docs/cli.md). Their help, ranges and defaults come from
+/// ``OptionSchema`` and ``ImageBatchOptions`` (`augload options` lists them); their checks are
+/// ``ImageBatchOptions/validate()``'s and `Loader`'s, whose `.invalidOptions` errors exit 2.
 struct SharedOptions: ParsableArguments {
+    private static let defaults = ImageBatchOptions()
+
     @OptionGroup var dataset: DatasetOptions
 
-    @Option(help: "Images per batch.")
-    var batchSize: Int = 64
+    @Option(help: "\(OptionSchema.help("batch_size"))")
+    var batchSize = SharedOptions.defaults.batchSize
 
-    @Option(help: "Output side in pixels (0 = each image's own size; needs --batch-size 1).")
-    var size: Int = 224
+    @Option(help: "\(OptionSchema.help("size"))")
+    var size = SharedOptions.defaults.size
 
-    @Option(help: "Epochs to run.")
-    var epochs: Int = 1
+    @Option(help: "\(OptionSchema.help("epochs"))")
+    var epochs = 1
 
-    @Option(help: "Most batches in flight, waiting or held at once (the prefetch queue).")
-    var queue: Int = 10
+    @Option(help: "\(OptionSchema.help("queue"))")
+    var queue = Loader.defaultQueue
 
-    @Option(help: "Seed of every random choice (shuffle, crops, flips, noise).")
-    var seed: UInt64 = 0
+    @Option(help: "\(OptionSchema.help("seed"))")
+    var seed = SharedOptions.defaults.seed
 
-    @Option(help: "Mirror with probability 0.5: \(FlipMode.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var flip: FlipMode = .h
+    @Option(help: "\(OptionSchema.help("flip"))")
+    var flip = SharedOptions.defaults.flip
 
-    @Option(
-        help:
-            "Crop: \(CropMode.allCases.map(\.rawValue).joined(separator: ", ")) (random/center resize the shorter side to size*8/7 first)."
-    )
-    var crop: CropMode = .random
+    @Option(help: "\(OptionSchema.help("crop"))")
+    var crop = SharedOptions.defaults.crop
 
-    @Option(help: "Gaussian noise sigma in [0, 1] intensity units (0 = off).")
-    var noise: Float = 0
+    @Option(help: "\(OptionSchema.help("noise"))")
+    var noise = SharedOptions.defaults.noise
 
-    @Option(help: "Batch layout: nhwc or nchw.")
-    var layout: Layout = .nhwc
+    @Option(help: "\(OptionSchema.help("layout"))")
+    var layout = SharedOptions.defaults.layout
 
-    @Option(help: "Element type: uint8 or float32 ([0, 1], then normalised).")
-    var dtype: DType = .float32
+    @Option(help: "\(OptionSchema.help("dtype"))")
+    var dtype = SharedOptions.defaults.dtype
 
     @Option(help: "Normalisation for float32: none or imagenet (torchvision's mean/std).")
     var normalize: Normalization = .none
 
-    @Flag(inversion: .prefixedNo, help: "Shuffle each epoch (a pure function of seed and epoch).")
-    var shuffle = true
+    @Option(help: ArgumentHelp("\(OptionSchema.help("mean")) Replaces --normalize's.", valueName: "R,G,B"))
+    var mean: String?
 
-    @Option(name: .customLong("on-error"), help: "Undecodable file: fail (exit 1 naming it) or skip (replace and report).")
-    var onError: ErrorPolicy = .fail
+    @Option(help: ArgumentHelp("\(OptionSchema.help("std")) Replaces --normalize's.", valueName: "R,G,B"))
+    var std: String?
+
+    @Flag(inversion: .prefixedNo, help: "\(OptionSchema.help("shuffle"))")
+    var shuffle = SharedOptions.defaults.shuffle
+
+    @Option(name: .customLong("on-error"), help: "\(OptionSchema.help("on_error"))")
+    var onError = SharedOptions.defaults.onError
 
     @Option(help: "Stop after this many batches in total.")
     var maxBatches: Int?
 
-    @Flag(help: "Drop the last batch of an epoch when it is not full.")
-    var dropLast = false
+    @Flag(help: "\(OptionSchema.help("drop_last"))")
+    var dropLast = SharedOptions.defaults.dropLast
 
-    @Option(
-        help:
-            "When RANK/WORLD_SIZE shard the data and the world size does not divide it: pad (repeat samples, as DistributedSampler), drop, or uneven."
-    )
-    var remainder: Sharding.Remainder = .pad
+    @Option(help: "\(OptionSchema.help("remainder"))")
+    var remainder = SharedOptions.defaults.sharding.remainder
 
     @Option(
         help: ArgumentHelp(
-            "Decoded cache: ram, ram:SIZE (like ram:8G), a folder, or DIR:SIZE. Later epochs start from each image's stored deterministic prefix (decode, resize) instead of its file; the batches are the same bytes.",
+            "\(OptionSchema.help("cache")) Later epochs start from each image's stored deterministic prefix (decode, resize) instead of its file; the batches are the same bytes.",
             discussion:
                 "ram: one copy shared by all workers, bounded by SIZE (default: half of the available memory); what does not fit is decoded as without a cache. A folder persists across runs and is reused only for the same files (size, mtime, ctime, inode), pipeline prefix and library version; DIR:SIZE stops writing entries when the folder's entry files would pass SIZE (end a folder named like x:1G with a /).",
             valueName: "ram[:SIZE]|DIR[:SIZE]"))
@@ -94,58 +97,64 @@ struct SharedOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Bound each decoded image's longer side to N pixels before the pipeline (FFCV's bounded resolution), so a decoded cache of large photos fits.",
+            "\(OptionSchema.help("cache_max_side")) FFCV's bounded resolution, so a decoded cache of large photos fits.",
             discussion:
                 "Defines the output with or without --cache: a larger image is first resized (antialiased) so its longer side is N, and the crop and resize run on that. Smaller images are untouched.",
             valueName: "N"))
     var cacheMaxSide: Int?
 
-    @Flag(help: "Treat libjpeg warnings (corrupt data it recovered from) as errors.")
-    var strict = false
+    @Option(help: "\(OptionSchema.help("max_pixels"))")
+    var maxPixels = SharedOptions.defaults.decode.maxPixels
+
+    @Flag(inversion: .prefixedNo, help: "\(OptionSchema.help("scaled_decode"))")
+    var scaledDecode = SharedOptions.defaults.scaledDecode
+
+    @Option(help: "\(OptionSchema.help("rank")) Default: RANK, else SLURM_PROCID, else 0.")
+    var rank: Int?
+
+    @Option(help: "\(OptionSchema.help("world_size")) Default: WORLD_SIZE, else SLURM_NTASKS, else 1.")
+    var worldSize: Int?
+
+    @Flag(help: "\(OptionSchema.help("strict"))")
+    var strict = SharedOptions.defaults.decode.strict
 
     @Option(
         help: ArgumentHelp(
-            "torchvision's policy per sample: trivialaugment, randaugment[:NUM_OPS[:MAGNITUDE]] (2, 9) or autoaugment (ImageNet).",
+            "\(OptionSchema.help("auto_augment")) RandAugment's defaults: 2, 9; AutoAugment's policy: ImageNet's.",
             valueName: "POLICY"))
     var autoAugment: String?
 
     @Option(
-        help: ArgumentHelp("ColorJitter: B (brightness, contrast and saturation), B,C,S or B,C,S,H.", valueName: "B[,C,S[,H]]"))
+        help: ArgumentHelp("\(OptionSchema.help("color_jitter"))", valueName: "B[,C,S[,H]]"))
     var colorJitter: String?
 
-    @Option(help: "RandomGrayscale: the chance a sample becomes gray (0 = off).")
-    var grayscale: Double = 0
+    @Option(help: "\(OptionSchema.help("grayscale"))")
+    var grayscale = SharedOptions.defaults.grayscale
 
     @Option(
-        help: ArgumentHelp("GaussianBlur: odd kernel side K, sigma drawn in SMIN...SMAX (0.1...2.0).", valueName: "K[,SMIN,SMAX]")
+        help: ArgumentHelp("\(OptionSchema.help("blur"))", valueName: "K[,SMIN,SMAX]")
     )
     var blur: String?
 
-    @Option(help: "RandomErasing after normalisation: the chance a sample gets an erased box (0 = off).")
-    var erasing: Double = 0
+    @Option(help: "\(OptionSchema.help("erasing"))")
+    var erasing = SharedOptions.defaults.erasing
 
     @Option(
-        help: ArgumentHelp("What an erased box holds: 0 or random (standard normal values; float32 only).", valueName: "0|random")
+        help: ArgumentHelp("\(OptionSchema.help("erasing_value"))", valueName: "0|random")
     )
     var erasingValue: String = "0"
 
-    @Option(
-        help: ArgumentHelp(
-            "MixUp with lambda ~ Beta(ALPHA, ALPHA) (torchvision's v2.MixUp; 0 = off): labels become float32 targets.",
-            valueName: "ALPHA"))
-    var mixup: Double = 0
+    @Option(help: ArgumentHelp("\(OptionSchema.help("mixup"))", valueName: "ALPHA"))
+    var mixup = SharedOptions.defaults.mixup
 
-    @Option(
-        help: ArgumentHelp(
-            "CutMix with lambda ~ Beta(ALPHA, ALPHA) (v2.CutMix; 0 = off). With --mixup too, each batch gets one, 50/50.",
-            valueName: "ALPHA"))
-    var cutmix: Double = 0
+    @Option(help: ArgumentHelp("\(OptionSchema.help("cutmix"))", valueName: "ALPHA"))
+    var cutmix = SharedOptions.defaults.cutmix
 
-    @Option(help: "The chance a batch is mixed at all (with --mixup or --cutmix).")
-    var mixProb: Double = 1
+    @Option(help: "\(OptionSchema.help("mix_prob"))")
+    var mixProb = SharedOptions.defaults.mixProb
 
-    @Option(help: "Soft targets 1-EPS+EPS/C on the class and EPS/C elsewhere (0 = off): labels become float32 targets.")
-    var labelSmoothing: Double = 0
+    @Option(help: "\(OptionSchema.help("label_smoothing"))")
+    var labelSmoothing = SharedOptions.defaults.labelSmoothing
 
     @OptionGroup var output: OutputOptions
 
@@ -154,6 +163,12 @@ struct SharedOptions: ParsableArguments {
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let maxBatches, maxBatches < 1 { throw ValidationError("--max-batches must be at least 1, got \(maxBatches)") }
+        if (mean != nil || std != nil) && normalize != .none { throw ValidationError("give --normalize or --mean/--std, not both") }
+        for (flag, value) in [("--mean", mean), ("--std", std)] {
+            if let value, Self.triple(value).count != 3 {
+                throw ValidationError("\(flag) must be 3 numbers separated by commas (R,G,B), got '\(value)'")
+            }
+        }
         if let cache {
             do {
                 _ = try CacheSetting(parsing: cache)
@@ -163,7 +178,14 @@ struct SharedOptions: ParsableArguments {
         }
     }
 
-    /// The sequence options these flags describe, sharded by the launcher's environment.
+    /// "0.5,0.5,0.5" as numbers (fewer than 3 when it is not 3 numbers: ``validate()`` refuses it).
+    static func triple(_ text: String) -> [Float] {
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Float(String($0.filter { $0 != " " })) }
+        return values.count == 3 && values.allSatisfy({ $0 != nil }) ? values.map { $0! } : []
+    }
+
+    /// The sequence options these flags describe, sharded by the launcher's environment (or
+    /// --rank/--world-size).
     var imageOptions: ImageBatchOptions {
         var o = ImageBatchOptions()
         o.batchSize = batchSize
@@ -177,11 +199,15 @@ struct SharedOptions: ParsableArguments {
             o.mean = OutputFormat.imageNetMean
             o.std = OutputFormat.imageNetStd
         }
+        if let mean { o.mean = Self.triple(mean) }
+        if let std { o.std = Self.triple(std) }
+        o.decode.maxPixels = maxPixels
+        o.scaledDecode = scaledDecode
         o.shuffle = shuffle
         o.seed = seed
         o.dropLast = dropLast
         o.onError = onError
-        o.decode = DecodeOptions(strict: strict)
+        o.decode.strict = strict
         o.cache = cache
         o.cacheMaxSide = cacheMaxSide
         o.autoAugment = autoAugment
@@ -199,6 +225,8 @@ struct SharedOptions: ParsableArguments {
             if let v = getenv(key) { environment[key] = String(cString: v) }
         }
         o.sharding = Sharding.fromEnvironment(environment, remainder: remainder)
+        if let rank { o.sharding.rank = rank }
+        if let worldSize { o.sharding.worldSize = worldSize }
         return o
     }
 

@@ -11,7 +11,9 @@ do {
     var command = try AugloadCommand.parseAsRoot()
     try command.run()
 } catch let error as LoaderError {
-    writeStderr("augload: error: \(error.description)\n")
+    // An option refused by its schema name (`mix_prob must be ...`) is shown with its flag too.
+    let named = OptionSchema.all.first { error.code == .invalidOptions && error.message.hasPrefix($0.name + " ") }
+    writeStderr("augload: error: \(named.map { $0.flag + ": " } ?? "")\(error.description)\n")
     exit(error.code == .invalidOptions ? 2 : ExitCode.failure.rawValue)
 } catch let error as DecodeError {
     writeStderr("augload: error: \(error.description)\n")

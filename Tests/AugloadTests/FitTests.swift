@@ -168,7 +168,7 @@ extension ProcessTests {
                 _ = try Loader(ImageBatchSequence(folder: ProcessTests.folder, options: o), workers: 2)
                 Issue.record("expected an error")
             } catch {
-                #expect(error.code == .invalidOptions && error.message.contains("pixel limit"), "\(error.message)")
+                #expect(error.code == .invalidOptions && error.message.contains("max_pixels must be in 1..."), "\(error.message)")
             }
         }
 
@@ -179,7 +179,7 @@ extension ProcessTests {
                 _ = try ImageBatchSequence(folder: ProcessTests.folder, options: o)
                 Issue.record("expected an error")
             } catch {
-                #expect(error.code == .invalidOptions && error.message.contains("worldSize"))
+                #expect(error.code == .invalidOptions && error.message.contains("world_size must be in 1..."), "\(error.message)")
             }
         }
     }

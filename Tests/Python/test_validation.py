@@ -28,7 +28,7 @@ BAD = [
     (dict(seed=-1), ValueError, "seed"),
     (dict(shuffle="yes"), TypeError, "shuffle"),
     (dict(on_error="ignore"), ValueError, "on_error must be one of 'fail', 'skip'"),
-    (dict(queue=1), ValueError, "queue must be 2...4096"),
+    (dict(queue=1), ValueError, "queue must be in 2...4096"),
     (dict(epochs=0), ValueError, "epochs"),
     (dict(rank=3, world_size=3), ValueError, "rank"),
     (dict(world_size=0), ValueError, "world_size"),
@@ -36,7 +36,7 @@ BAD = [
     (dict(max_pixels=0), ValueError, "max_pixels"),
     (dict(labels=[0]), ValueError, "labels"),
     (dict(cache="ram:lots"), ValueError, "cache must be 'ram', 'ram:SIZE'"),
-    (dict(cache_max_side=0), ValueError, "cache_max_side must be 1...65536"),
+    (dict(cache_max_side=0), ValueError, "cache_max_side must be in 1...65536"),
     (dict(cache_max_side=256.0), TypeError, "cache_max_side must be an int"),
 ]
 
@@ -112,3 +112,45 @@ def test_cache_values_reach_the_engine_as_it_parses_them(tmp_path, monkeypatch):
     assert cache(tmp_path / "ramdisk") == str(tmp_path / "ramdisk")  # a folder whose name starts with ram
     with pytest.raises(ValueError, match="cache must be"):
         cache("ram:")
+
+
+def test_every_option_of_the_engine_is_a_keyword_with_its_default():
+    """The engine describes its options once (``augload options --json``, written into the wheel):
+    every one is a Loader keyword, with the engine's default (or None where the engine decides:
+    the worker count, the launcher's rank, a default that depends on another keyword)."""
+    import inspect
+    import json
+    import subprocess
+
+    from augload._engine import find_engine
+    from augload._options import SCHEMA
+
+    described = json.loads(subprocess.run([find_engine(), "options", "--json"], capture_output=True, check=True).stdout)
+    assert {o["name"]: o for o in described} == SCHEMA, "the package's _schema.json is the engine's description"
+    parameters = inspect.signature(augload.Loader.__init__).parameters
+    decided_by_the_engine = {"workers", "epochs", "rank", "world_size", "remainder", "max_pixels", "mean", "std"}
+    for name, option in SCHEMA.items():
+        assert name in parameters, f"Loader has no keyword {name}"
+        default = parameters[name].default
+        if name in decided_by_the_engine:
+            assert default is None, f"{name}: {default!r}"
+        elif name == "erasing_value":
+            assert str(default) == option["default"]
+        else:
+            assert default == option["default"], f"{name}: Loader says {default!r}, the engine {option['default']!r}"
+
+
+@pytest.mark.parametrize("name", ["batch_size", "size", "noise", "queue", "workers", "grayscale", "erasing", "cache_max_side"])
+def test_ranges_are_the_engines(name):
+    """Python refuses exactly outside the engine's range (one past either end), inside it accepts."""
+    from augload._options import SCHEMA, validate
+
+    option = SCHEMA[name]
+    low, high = option["min"], option["max"]
+    step = 1 if option["kind"] == "int" else 0.001
+    for bad in (low - step, high + step):
+        with pytest.raises(ValueError, match=f"{name} must be in {low}...{high}"):
+            validate(IMAGES, **{name: bad})
+    if name != "size":  # size=0 needs batch_size=1
+        validate(IMAGES, **{name: low})
+    validate(IMAGES, **{name: high} if name != "size" else {name: high, "max_pixels": high * high})

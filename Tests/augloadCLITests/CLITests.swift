@@ -79,9 +79,9 @@ import Testing
     /// This session's options refuse bad values by name: the mix, shards' label member, pack's size.
     @Test func mixShardAndPackOptionsRefuseBadValuesNamingThem() throws {
         let cases: [([String], String)] = [
-            (["run", Self.images, "--size", "16", "--mixup=-1"], "mixup alpha must be in 0...1000"),
-            (["run", Self.images, "--size", "16", "--mix-prob", "2", "--cutmix", "1"], "mix prob must be in 0...1"),
-            (["run", Self.images, "--size", "16", "--label-smoothing", "1"], "label smoothing must be in 0..<1"),
+            (["run", Self.images, "--size", "16", "--mixup=-1"], "--mixup: mixup must be in 0...1000"),
+            (["run", Self.images, "--size", "16", "--mix-prob", "2", "--cutmix", "1"], "--mix-prob: mix_prob must be in 0...1"),
+            (["run", Self.images, "--size", "16", "--label-smoothing", "1"], "--label-smoothing: label_smoothing must be in 0..<1"),
             (["run", Self.images, "--size", "16", "--cutmix", "1", "--dtype", "uint8"], "cutmix needs dtype float32"),
             (["run", Self.images, "--label", "txt"], "--label goes with --shards"),
             (["run", Self.images, "--shards", Self.images], "give DIR, --files LIST.csv or --shards SPEC"),
@@ -104,8 +104,36 @@ import Testing
         #expect(r.stdout.contains("cache (ram"), "\(r.stdout)")
         let uint8 = try augload(["run", Self.images, "--normalize", "imagenet", "--dtype", "uint8"] + Self.small)
         #expect(uint8.status == 2 && uint8.stderr.contains("float32 only"), "\(uint8.stderr)")
+        let queue = try augload(["run", Self.images, "--queue", "1"] + Self.small)
+        #expect(queue.status == 2 && queue.stderr.contains("--queue: queue must be in 2...4096, got 1"), "\(queue.stderr)")
         let recipe = try augload(["run", Self.images, "--auto-augment", "randaugment:2:99"] + Self.small)
         #expect(recipe.status == 2 && recipe.stderr.contains("MAGNITUDE must be an integer in 0...30"), "\(recipe.stderr)")
+    }
+
+    /// The command line has a flag for every option of the schema (`augload options --json`,
+    /// what the Python package is built with), with the schema's help and default.
+    @Test func everyOptionOfTheSchemaIsAFlagWithItsHelpAndDefault() throws {
+        let described = try augload(["options", "--json"])
+        #expect(described.status == 0, "\(described.stderr)")
+        let options = try #require(try JSONSerialization.jsonObject(with: Data(described.stdout.utf8)) as? [[String: Any]])
+        #expect(options.count >= 34, "\(options.count) options")
+        let help = try augload(["run", "--help"]).stdout
+        let oneLine = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for option in options {
+            let flag = try #require(option["flag"] as? String)
+            let name = try #require(option["name"] as? String)
+            #expect(help.contains(flag + " ") || help.contains(flag + "/--no-"), "run --help lacks \(flag)")
+            #expect(flag == "--" + name.replacingOccurrences(of: "_", with: "-"))
+            let text = try #require(option["help"] as? String).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(oneLine.contains(text), "run --help does not give \(flag) the schema's help: \(text)")
+            if let low = (option["min"] as? NSNumber)?.doubleValue, let high = (option["max"] as? NSNumber)?.doubleValue {
+                let shown = "\(Int(low))...\(Int(high))"
+                #expect(oneLine.contains(shown), "run --help lacks \(flag)'s range \(shown)")
+            }
+        }
+        let defaults = Dictionary(uniqueKeysWithValues: options.map { ($0["name"] as! String, $0["default"]) })
+        #expect(defaults["batch_size"] as? Int == 64 && defaults["queue"] as? Int == 10 && defaults["crop"] as? String == "random")
+        #expect(defaults["workers"] is NSNull, "workers defaults to one per core, decided by the engine")
     }
 
     @Test func everyCommandsHelpHasExamples() throws {

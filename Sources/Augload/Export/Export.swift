@@ -37,7 +37,7 @@ public struct ExportReport: Sendable, Codable {
 /// - Throws: ``LoaderError`` from the loader, or when a file cannot be written.
 @discardableResult
 public func export(
-    _ sequence: ImageBatchSequence, to directory: String, epochs: Int = 1, workers: Int = 0, maxQueueSize: Int = 10,
+    _ sequence: ImageBatchSequence, to directory: String, epochs: Int = 1, workers: Int = 0, maxQueueSize: Int = Loader.defaultQueue,
     maxBatches: Int? = nil, explain: Bool = false, logger: Logger = Logger(label: "augload"),
     onBatch: (Batch, Loader) -> Void = { _, _ in }
 ) throws(LoaderError) -> ExportReport {

@@ -109,7 +109,7 @@ public struct FitReport: Sendable, Codable {
 /// - Throws: ``LoaderError`` from the loader.
 @discardableResult
 public func fit<S: DataSequence, Step: TrainingStep>(
-    _ sequence: S, epochs: Int = 1, workers: Int = 0, maxQueueSize: Int = 10, step: inout Step,
+    _ sequence: S, epochs: Int = 1, workers: Int = 0, maxQueueSize: Int = Loader.defaultQueue, step: inout Step,
     callbacks: [any FitCallback] = [], stepTime: Double = 0, maxBatches: Int? = nil, start: Loader.Position = .init(),
     logger: Logger = Logger(label: "augload")
 ) throws(LoaderError) -> FitReport {

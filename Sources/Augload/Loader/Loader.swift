@@ -26,6 +26,14 @@ public final class Loader: @unchecked Sendable {
     /// The worker count when none is given (the CLI's `--workers`, the Python client's
     /// `workers=None`): one per online core. Its one home.
     public static var defaultWorkers: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// The worker counts accepted (`workers` in ``OptionSchema``).
+    public static let workerRange = 0...256
+    /// The queue sizes accepted: at least 2, since a consumer still holds the batch it was given
+    /// while it asks for the next (Python's zero-copy arrays, a `for` loop's variable), and with
+    /// one slot nothing is made ahead (`queue` in ``OptionSchema``).
+    public static let queueRange = 2...4096
+    /// The queue size when none is given: its one home.
+    public static let defaultQueue = 10
 
     /// The worker processes that run for `workers`: at most one per online core (more would only
     /// time-slice the same cores).
@@ -88,7 +96,7 @@ public final class Loader: @unchecked Sendable {
     /// - Throws: ``LoaderError`` for impossible options, a sequence that cannot cross to workers,
     ///   or a failure to create shared memory or processes.
     public convenience init<S: DataSequence>(
-        _ sequence: S, workers: Int = 0, maxQueueSize: Int = 10, epochs: Int = 1, start: Position = Position(),
+        _ sequence: S, workers: Int = 0, maxQueueSize: Int = Loader.defaultQueue, epochs: Int = 1, start: Position = Position(),
         ordered: Bool = true, maxAttempts: Int = 3, logger: Logger = Logger(label: "augload")
     ) throws(LoaderError) {
         let source: any BatchSource
@@ -109,7 +117,7 @@ public final class Loader: @unchecked Sendable {
 
     /// Creates a loader over a ``BatchSource`` directly.
     public convenience init(
-        source: any BatchSource, workers: Int, maxQueueSize: Int = 10, epochs: Int = 1, start: Position = Position(),
+        source: any BatchSource, workers: Int, maxQueueSize: Int = Loader.defaultQueue, epochs: Int = 1, start: Position = Position(),
         ordered: Bool = true, maxAttempts: Int = 3, logger: Logger = Logger(label: "augload")
     ) throws(LoaderError) {
         try self.init(
@@ -125,12 +133,8 @@ public final class Loader: @unchecked Sendable {
     ) throws(LoaderError) {
         startTime = monotonicSeconds()
         cacheProbe = { [source] in source.cacheStatistics }
-        guard workers >= 0 && workers <= 256 else {
-            throw LoaderError(.invalidOptions, "workers must be in 0...256, got \(workers)")
-        }
-        guard maxQueueSize >= 1 && maxQueueSize <= 4096 else {
-            throw LoaderError(.invalidOptions, "maxQueueSize must be in 1...4096, got \(maxQueueSize)")
-        }
+        try OptionSchema.spec("workers").check(Double(workers))
+        try OptionSchema.spec("queue").check(Double(maxQueueSize))
         guard epochs >= 0, start.epoch >= 0, start.batch >= 0 else {
             throw LoaderError(.invalidOptions, "epochs and start position must not be negative")
         }

@@ -142,7 +142,7 @@ public enum Benchmark {
     /// Measures `folder` (its first `limit` samples) with `options`: `rounds` times over, each
     /// round running every worker count once, with a ceiling measured between any two runs.
     public static func measure(
-        folder: ImageFolder, options: ImageBatchOptions, workerCounts: [Int], maxQueueSize: Int = 10, limit: Int? = nil,
+        folder: ImageFolder, options: ImageBatchOptions, workerCounts: [Int], maxQueueSize: Int = Loader.defaultQueue, limit: Int? = nil,
         epochs: Int = 1, rounds: Int = 1,
         logger: Logger = Logger(label: "augload"), progress: (String) -> Void = { _ in }
     ) throws(LoaderError) -> Result {

@@ -40,6 +40,8 @@ struct ClientChannel {
     static func decode<T: Decodable>(_ type: T.Type, _ frame: [UInt8]) throws(LoaderError) -> T {
         do {
             return try ClientProtocol.decoder.decode(type, from: Data(frame))
+        } catch let error as LoaderError {
+            throw error  // an option refused by name
         } catch {
             throw LoaderError(.invalidOptions, "malformed \(T.self) from the client: \(error)")
         }

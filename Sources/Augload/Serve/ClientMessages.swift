@@ -8,12 +8,9 @@ enum ClientProtocol {
     /// The protocol version the engine speaks (`hello.protocol` must equal it).
     static let version = 2
 
-    /// Decodes snake_case keys (`batch_size`) into Swift names (`batchSize`).
-    static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return d
-    }()
+    /// Decodes the client's frames: their keys are single words, and `hello.options` is
+    /// ``ImageBatchOptions``' own coding (``OptionSchema``'s snake_case names), so no key strategy.
+    static let decoder = JSONDecoder()
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -55,96 +52,14 @@ struct HelloMessage: Decodable {
     }
 
     var `protocol`: Int
-    var options: ClientOptions?
+    /// The options, by ``OptionSchema``'s names; missing keys keep their defaults.
+    var options: ImageBatchOptions?
     var dataset: Dataset
     var workers: Int?
     var queue: Int?
     /// Epochs to run; nil runs until the client closes.
     var epochs: Int?
     var start: Loader.Position?
-}
-
-/// The options of a `hello`, named as on the command line; every one optional (the CLI's defaults).
-struct ClientOptions: Decodable {
-    var batchSize: Int?
-    var size: Int?
-    var crop: String?
-    var flip: String?
-    var noise: Float?
-    var layout: String?
-    var dtype: String?
-    var mean: [Float]?
-    var std: [Float]?
-    var seed: UInt64?
-    var shuffle: Bool?
-    var onError: String?
-    var strict: Bool?
-    var dropLast: Bool?
-    var maxPixels: Int?
-    var rank: Int?
-    var worldSize: Int?
-    var remainder: String?
-    var cache: String?
-    var cacheMaxSide: Int?
-    var autoAugment: String?
-    var colorJitter: String?
-    var grayscale: Double?
-    var blur: String?
-    var erasing: Double?
-    var erasingValue: String?
-    var mixup: Double?
-    var cutmix: Double?
-    var mixProb: Double?
-    var labelSmoothing: Double?
-
-    /// The sequence options these describe, validated.
-    /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option and the allowed values.
-    func imageOptions() throws(LoaderError) -> ImageBatchOptions {
-        var o = ImageBatchOptions()
-        o.batchSize = batchSize ?? o.batchSize
-        o.size = size ?? o.size
-        o.crop = try Self.choice("crop", crop, default: o.crop)
-        o.flip = try Self.choice("flip", flip, default: o.flip)
-        o.noise = noise ?? o.noise
-        o.layout = try Self.choice("layout", layout, default: o.layout)
-        o.dtype = try Self.choice("dtype", dtype, default: o.dtype)
-        o.mean = mean ?? o.mean
-        o.std = std ?? o.std
-        o.seed = seed ?? o.seed
-        o.shuffle = shuffle ?? o.shuffle
-        o.onError = try Self.choice("on_error", onError, default: o.onError)
-        o.dropLast = dropLast ?? o.dropLast
-        o.cache = cache ?? o.cache
-        o.cacheMaxSide = cacheMaxSide ?? o.cacheMaxSide
-        o.autoAugment = autoAugment ?? o.autoAugment
-        o.colorJitter = colorJitter ?? o.colorJitter
-        o.grayscale = grayscale ?? o.grayscale
-        o.blur = blur ?? o.blur
-        o.erasing = erasing ?? o.erasing
-        o.erasingValue = erasingValue ?? o.erasingValue
-        o.mixup = mixup ?? o.mixup
-        o.cutmix = cutmix ?? o.cutmix
-        o.mixProb = mixProb ?? o.mixProb
-        o.labelSmoothing = labelSmoothing ?? o.labelSmoothing
-        o.decode.strict = strict ?? o.decode.strict
-        o.decode.maxPixels = maxPixels ?? o.decode.maxPixels
-        o.sharding = Sharding(
-            rank: rank ?? 0, worldSize: worldSize ?? 1,
-            remainder: try Self.choice("remainder", remainder, default: Sharding.Remainder.pad))
-        try o.validate()
-        return o
-    }
-
-    static func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ value: String?, default fallback: T)
-        throws(LoaderError) -> T where T.RawValue == String
-    {
-        guard let value else { return fallback }
-        guard let parsed = T(rawValue: value) else {
-            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw LoaderError(.invalidOptions, "\(name) must be one of \(allowed); got '\(value)'")
-        }
-        return parsed
-    }
 }
 
 /// What a client sends after its hello.

@@ -56,7 +56,7 @@ public final class ServeSession: @unchecked Sendable {
             return 2
         }
         let workers = hello.workers ?? Loader.defaultWorkers
-        let queue = hello.queue ?? 10
+        let queue = hello.queue ?? Loader.defaultQueue
         let epochs = hello.epochs ?? (1 << 40)
         var ready = EngineMessage(type: "ready")
         ready.protocol = ClientProtocol.version
@@ -180,7 +180,8 @@ public final class ServeSession: @unchecked Sendable {
     }
 
     static func sequence(for hello: HelloMessage) throws(LoaderError) -> ImageBatchSequence {
-        let options = try (hello.options ?? ClientOptions()).imageOptions()
+        let options = hello.options ?? ImageBatchOptions()
+        try options.validate()
         let d = hello.dataset
         let folder: ImageFolder
         if let root = d.folder {

@@ -4,7 +4,8 @@
 setuptools commands:
 
 - ``BuildPy`` builds the engine (``swift build -c release --static-swift-stdlib``) and copies it,
-  stripped, to ``augload/_bin/augload``. The Swift runtime is linked in; so are libjpeg-turbo,
+  stripped, to ``augload/_bin/augload``, and writes what ``augload options --json`` prints to
+  ``augload/_schema.json`` (the options' one description, read by ``_options.py``). The Swift runtime is linked in; so are libjpeg-turbo,
   libpng and zlib when their static archives are installed (``libjpeg-dev``, ``libpng-dev`` and
   ``zlib1g-dev`` on Debian), so the engine needs nothing outside glibc, libstdc++ and libgcc_s.
   ``Scripts/build-wheel.sh`` insists on that; ``pip install .`` falls back to the shared libraries.
@@ -126,6 +127,11 @@ class BuildPy(_build_py):
         # Debug sections are half the file; symbols stay, so crash backtraces keep their names.
         if shutil.which("strip"):
             subprocess.run(["strip", "--strip-debug", engine], check=True)
+        # The engine's description of its options (OptionSchema): the package's keywords take
+        # their ranges, choices and defaults from it (augload/_options.py).
+        schema = subprocess.run([engine, "options", "--json"], capture_output=True, text=True, check=True).stdout
+        with open(os.path.join(self.build_lib, "augload", "_schema.json"), "w", encoding="utf-8") as f:
+            f.write(schema)
 
 
 class BdistWheel(_bdist_wheel):

@@ -14,21 +14,39 @@ import math
 import numbers
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-_CHOICES = {
-    "crop": ("none", "center", "random", "resized"),
-    "flip": ("none", "h", "v", "hv"),
-    "layout": ("nhwc", "nchw"),
-    "dtype": ("uint8", "float32"),
-    "normalize": ("none", "imagenet"),
-    "on_error": ("fail", "skip"),
-    "remainder": ("pad", "drop", "uneven"),
-}
+
+
+def _load_schema() -> dict[str, dict[str, Any]]:
+    """The engine's description of its options (``augload options --json``, Swift's
+    ``OptionSchema``): written into the package when the wheel is built, asked of the engine in a
+    source checkout. Each option's range, choices and default come from here, not from this file."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_schema.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        from ._engine import find_engine
+
+        text = subprocess.run([find_engine(), "options", "--json"], capture_output=True, text=True, check=True).stdout
+    return {option["name"]: option for option in json.loads(text)}
+
+
+SCHEMA = _load_schema()
+
+_CHOICES = {name: tuple(o["choices"]) for name, o in SCHEMA.items() if o["kind"] == "choice"}
+_CHOICES["normalize"] = ("none", "imagenet")  # a preset of mean and std, this package's and the CLI's
+
+
+def default(name: str) -> Any:
+    """The engine's default for option ``name`` (None: off, or decided by the engine)."""
+    return SCHEMA[name]["default"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +67,15 @@ class Settings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _int(name: str, value: Any, low: int, high: Optional[int] = None) -> int:
+def _int(name: str, value: Any, low: Optional[int] = None, high: Optional[int] = None) -> int:
+    """An int in ``low...high``: by default the schema's range of option ``name``."""
+    if low is None:
+        low, high = SCHEMA[name]["min"], SCHEMA[name]["max"]
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     value = int(value)
     if value < low or (high is not None and value > high):
-        allowed = f"{low}...{high}" if high is not None else f"at least {low}"
+        allowed = f"in {low}...{high}" if high is not None else f"at least {low}"
         raise ValueError(f"{name} must be {allowed}, got {value}")
     return value
 
@@ -74,7 +95,9 @@ def _choice(name: str, value: Any) -> str:
     return value
 
 
-def _float(name: str, value: Any, low: float, high: float) -> float:
+def _float(name: str, value: Any) -> float:
+    """A number in the schema's range of option ``name``."""
+    low, high = SCHEMA[name]["min"], SCHEMA[name]["max"]
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     value = float(value)
@@ -271,12 +294,11 @@ def _mix(**values: Any) -> dict[str, float]:
     """MixUp/CutMix and label smoothing, as numbers: their ranges (and that they need float32
     output) are the engine's to check, in ``ImageBatchOptions.validate``, whose message names the
     option. Only those that differ from the defaults are sent."""
-    defaults = {"mixup": 0.0, "cutmix": 0.0, "mix_prob": 1.0, "label_smoothing": 0.0}
     options: dict[str, float] = {}
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-        if float(value) != defaults[name]:
+        if float(value) != default(name):
             options[name] = float(value)
     return options
 
@@ -300,9 +322,10 @@ def _recipe(auto_augment: Any, color_jitter: Any, grayscale: Any, blur: Any, era
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a number, a sequence of numbers or a str, got {type(value).__name__}")
         options[name] = value
-    options["grayscale"] = _float("grayscale", grayscale, 0.0, 1.0)
-    options["erasing"] = _float("erasing", erasing, 0.0, 1.0)
-    if erasing_value not in (0, "0", "random") or isinstance(erasing_value, bool):
+    options["grayscale"] = _float("grayscale", grayscale)
+    options["erasing"] = _float("erasing", erasing)
+    allowed = SCHEMA["erasing_value"]["choices"]  # ["0", "random"]: 0 may be given as an int
+    if isinstance(erasing_value, bool) or str(erasing_value) not in allowed or not isinstance(erasing_value, (int, str)):
         raise ValueError(f"erasing_value must be 0 or 'random', got {erasing_value!r}")
     options["erasing_value"] = str(erasing_value)
     return options
@@ -334,6 +357,7 @@ def validate(
     epochs: Any = None,
     strict: Any = False,
     drop_last: Any = False,
+    scaled_decode: Any = True,
     rank: Any = None,
     world_size: Any = None,
     remainder: Any = None,
@@ -360,11 +384,11 @@ def validate(
         FileNotFoundError: ``folder`` is not a directory.
     """
     options: dict[str, Any] = {
-        "batch_size": _int("batch_size", batch_size, 1, 1 << 20),  # the engine's cap
-        "size": _int("size", size, 0, 16384),
+        "batch_size": _int("batch_size", batch_size),
+        "size": _int("size", size),
         "crop": _choice("crop", crop),
         "flip": _choice("flip", flip),
-        "noise": _float("noise", noise, 0.0, 10.0),
+        "noise": _float("noise", noise),
         "layout": _choice("layout", layout),
         "dtype": _dtype(dtype),
         "seed": _int("seed", seed, 0, 2**64 - 1),
@@ -372,6 +396,7 @@ def validate(
         "on_error": _choice("on_error", on_error),
         "strict": _bool("strict", strict),
         "drop_last": _bool("drop_last", drop_last),
+        "scaled_decode": _bool("scaled_decode", scaled_decode),
     }
     if options["size"] == 0 and options["batch_size"] != 1:
         raise ValueError(f"size=0 keeps each image's own size, so it needs batch_size=1, got {options['batch_size']}")
@@ -388,18 +413,18 @@ def validate(
         raise ValueError("normalize, mean and std apply to dtype='float32' output only")
     options["mean"], options["std"] = mean_v, std_v
     if max_pixels is not None:
-        options["max_pixels"] = _int("max_pixels", max_pixels, 1)
+        options["max_pixels"] = _int("max_pixels", max_pixels)
     if cache is not None:
         options["cache"] = _cache(cache)
     if cache_max_side is not None:
-        options["cache_max_side"] = _int("cache_max_side", cache_max_side, 1, 65536)
+        options["cache_max_side"] = _int("cache_max_side", cache_max_side)
     options.update(_recipe(auto_augment, color_jitter, grayscale, blur, erasing, erasing_value))
     options.update(_mix(mixup=mixup, cutmix=cutmix, mix_prob=mix_prob, label_smoothing=label_smoothing))
 
     if rank is None or world_size is None:
         env_rank, env_size = _environment_shard(os.environ if environ is None else environ)
-    size_v = env_size if world_size is None else _int("world_size", world_size, 1)
-    rank_v = (env_rank if world_size is None else 0) if rank is None else _int("rank", rank, 0)
+    size_v = env_size if world_size is None else _int("world_size", world_size)
+    rank_v = (env_rank if world_size is None else 0) if rank is None else _int("rank", rank)
     if rank_v >= size_v:
         raise ValueError(f"rank must be in 0..<world_size={size_v}, got {rank_v}")
     options["rank"], options["world_size"] = rank_v, size_v
@@ -407,8 +432,9 @@ def validate(
         remainder = "pad" if size_v > 1 else "uneven"
     options["remainder"] = _choice("remainder", remainder)
 
-    workers_v = None if workers is None else _int("workers", workers, 0, 256)
-    # 2 at least: a `for` loop still names the previous batch while it asks for the next one.
-    queue_v = _int("queue", queue, 2, 4096)
-    epochs_v = None if epochs is None else _int("epochs", epochs, 1)
+    workers_v = None if workers is None else _int("workers", workers)
+    # 2 at least (the schema's, as Swift's Loader.queueRange says why): a `for` loop still names
+    # the previous batch while it asks for the next one.
+    queue_v = _int("queue", queue)
+    epochs_v = None if epochs is None else _int("epochs", epochs)
     return Settings(options, _dataset(folder, files, labels, classes, shards, label), workers_v, queue_v, epochs_v)

@@ -119,6 +119,8 @@ class Loader:
             hold, counting the one a ``for`` loop's variable names while it fetches the next.
         epochs: epochs the engine produces (None = unbounded; iteration after the last is empty).
         drop_last: drop an epoch's last batch when it is short.
+        scaled_decode: let a JPEG decode at a DCT scale (1/2, 1/4, 1/8) when its crop is shrunk 2x
+            or more, as Pillow's ``draft`` does (default True; False decodes every JPEG in full).
         rank, world_size: this process's shard (default ``RANK``/``WORLD_SIZE``, else
             ``SLURM_PROCID``/``SLURM_NTASKS``, else 0 of 1). remainder: when the dataset does
             not divide among ranks: ``"pad"`` (default for world_size > 1: repeat samples so
@@ -157,6 +159,7 @@ class Loader:
         epochs: Optional[int] = None,
         strict: bool = False,
         drop_last: bool = False,
+        scaled_decode: bool = True,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
         remainder: Optional[str] = None,

@@ -24,8 +24,9 @@ public enum ErrorPolicy: String, Sendable, Codable, CaseIterable {
 }
 
 /// Options of ``ImageBatchSequence``: a validated value type; every error names the bad value
-/// and the allowed range.
-public struct ImageBatchOptions: Sendable, Hashable, Codable {
+/// and the allowed range. Each property's name, range and help are in ``OptionSchema`` (which
+/// also makes this type `Codable`); its default is the property's initial value here.
+public struct ImageBatchOptions: Sendable, Hashable {
     /// Images per batch (at least 1; default 64).
     public var batchSize = 64
     /// Output side in pixels; 0 keeps each image's own size (needs `batchSize == 1`).
@@ -100,21 +101,14 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
     /// - Throws: ``LoaderError`` (`.invalidOptions`) naming the option, its value and the allowed range.
     public func validate() throws(LoaderError) {
         func invalid(_ message: String) -> LoaderError { LoaderError(.invalidOptions, message) }
-        if batchSize < 1 || batchSize > 1 << 20 { throw invalid("batch size must be in 1...1048576, got \(batchSize)") }
-        if size < 0 || size > 16384 {
-            throw invalid("size must be in 0...16384 (0 = keep each image's size), got \(size)")
-        }
+        try validateRanges()
         if size == 0 && batchSize != 1 {
             throw invalid("size 0 keeps each image's own size, so it needs batch size 1 (got \(batchSize))")
         }
-        if !(noise >= 0 && noise <= 10) { throw invalid("noise sigma must be in 0...10, got \(noise)") }
-        if sharding.worldSize < 1 || !(0..<sharding.worldSize).contains(sharding.rank) {
-            throw invalid("rank must be in 0..<worldSize, got rank \(sharding.rank) of \(sharding.worldSize)")
+        if sharding.rank >= sharding.worldSize {
+            throw invalid("rank must be in 0..<world_size, got rank \(sharding.rank) of \(sharding.worldSize)")
         }
         if let cache { _ = try CacheSetting(parsing: cache) }
-        if let side = cacheMaxSide, side < 1 || side > 65536 {
-            throw invalid("cache max side must be in 1...65536 pixels, got \(side)")
-        }
         if mean.count != 3 || std.count != 3 || std.contains(where: { $0 == 0 || !$0.isFinite })
             || mean.contains(where: { !$0.isFinite })
         {
@@ -124,24 +118,16 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
             if let autoAugment { _ = try RecipeOptions.autoAugment(autoAugment) }
             if let colorJitter { _ = try RecipeOptions.colorJitter(colorJitter) }
             if let blur { _ = try RecipeOptions.blur(blur) }
-            try RecipeOptions.probability(grayscale, option: "grayscale")
-            try RecipeOptions.probability(erasing, option: "erasing")
         } catch {
             throw invalid(error.message)
         }
         if erasingValue != "0" && erasingValue != "random" {
-            throw invalid("erasing value must be 0 or random, got '\(erasingValue)'")
+            throw invalid("erasing_value must be 0 or random, got '\(erasingValue)'")
         }
         if erasing > 0 && erasingValue == "random" && dtype == .uint8 {
             throw invalid("erasing value random needs dtype float32 (standard normal values do not fit uint8)")
         }
-        for (name, alpha) in [("mixup", mixup), ("cutmix", cutmix)] where !(alpha >= 0 && alpha <= 1000) {
-            throw invalid("\(name) alpha must be in 0...1000 (0 = off), got \(alpha)")
-        }
-        if !(mixProb >= 0 && mixProb <= 1) { throw invalid("mix prob must be in 0...1, got \(mixProb)") }
-        if !(labelSmoothing >= 0 && labelSmoothing < 1) {
-            throw invalid("label smoothing must be in 0..<1, got \(labelSmoothing)")
-        }
+        if labelSmoothing >= 1 { throw invalid("label_smoothing must be in 0..<1, got \(labelSmoothing)") }
         if softLabels && dtype == .uint8 {
             let name = mixup > 0 ? "mixup" : cutmix > 0 ? "cutmix" : "label smoothing"
             throw invalid("\(name) needs dtype float32: a mixed image is not pixel bytes, and the targets are float32")
@@ -153,7 +139,6 @@ public struct ImageBatchOptions: Sendable, Hashable, Codable {
         if dtype == .uint8 && (mean != [0, 0, 0] || std != [1, 1, 1]) {
             throw invalid("normalize, mean and std apply to dtype float32 only (uint8 output is the pixel bytes)")
         }
-        if decode.maxPixels < 1 { throw invalid("the pixel limit must be at least 1, got \(decode.maxPixels)") }
         if size > 0 && size * size > decode.maxPixels {
             throw invalid("size \(size) makes \(size * size) pixels per image, above the pixel limit \(decode.maxPixels)")
         }
