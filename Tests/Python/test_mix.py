@@ -96,7 +96,7 @@ def test_the_loader_gives_the_exported_targets_for_any_worker_count(engine, tmp_
 def test_a_mix_with_uint8_output_is_refused_naming_the_option():
     with pytest.raises(ValueError, match="mixup needs dtype float32"):
         augload.Loader(IMAGES, dtype="uint8", mixup=0.2)
-    with pytest.raises(ValueError, match="mix prob"):
+    with pytest.raises(ValueError, match="mix_prob must be in 0...1"):
         augload.Loader(IMAGES, mixup=0.2, mix_prob=2)
 
 

@@ -139,8 +139,8 @@ def test_bad_recipe_values_are_refused_naming_the_option(engine):
         (["--color-jitter", "0.4,0.4"], "color-jitter takes"),
         (["--color-jitter", "0.4,0.4,0.4,0.7"], "color-jitter takes"),
         (["--blur", "4"], "blur takes"),
-        (["--grayscale", "1.5"], "grayscale must be a probability"),
-        (["--erasing=-0.1"], "erasing must be a probability"),
+        (["--grayscale", "1.5"], "--grayscale: grayscale must be in 0...1, got 1.5"),
+        (["--erasing=-0.1"], "--erasing: erasing must be in 0...1, got -0.1"),
         (["--erasing", "0.5", "--erasing-value", "random", "--dtype", "uint8"], "erasing value random needs dtype float32"),
     ]:
         ran = subprocess.run([engine, "run", str(IMAGES), *flags], capture_output=True, text=True, timeout=60)

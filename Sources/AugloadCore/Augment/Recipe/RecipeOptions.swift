@@ -77,9 +77,4 @@ public enum RecipeOptions {
         guard low > 0, low <= high, high <= 100 else { throw Invalid(message: form) }
         return GaussianBlur(kernel: k, sigma: low...high)
     }
-
-    /// A probability option (`--grayscale`, `--erasing`): in 0...1.
-    public static func probability(_ value: Double, option: String) throws(Invalid) {
-        guard value >= 0 && value <= 1 else { throw Invalid(message: "\(option) must be a probability in 0...1, got \(value)") }
-    }
 }
