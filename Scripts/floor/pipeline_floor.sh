@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${TMPDIR:-/tmp}/augload-pipeline-floor"
 "${CC:-clang}" -O2 -I"$root/Sources/CAugCodecs/include" -I"$root/Sources/CAugCodecs" -I"$root/Sources/CAugKernels/include" \
-    "$root/Scripts/floor/pipeline_floor.c" "$root"/Sources/CAugCodecs/*.c "$root/Sources/CAugKernels/aug_kernels.c" \
+    "$root/Scripts/floor/pipeline_floor.c" "$root"/Sources/CAugCodecs/*.c "$root"/Sources/CAugKernels/aug_{simd,resample,noise,convert}.c \
     -o "$out" -ljpeg -lpng -lm
 cd "$root"
 "$out" "${1:-peers-data/ds/jpeg}" "${2:-300}"

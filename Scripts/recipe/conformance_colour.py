@@ -52,7 +52,7 @@ OPS = {
 def build(tmp: str) -> ctypes.CDLL:
     out = os.path.join(tmp, "colour.so")
     command = ["clang", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-I", os.path.join(KERNELS, "include"),
-               os.path.join(KERNELS, "aug_colour.c"), os.path.join(KERNELS, "aug_kernels.c"), "-o", out, "-lm"]  # fmt: skip
+               os.path.join(KERNELS, "aug_colour.c"), os.path.join(KERNELS, "aug_simd.c"), "-o", out, "-lm"]  # fmt: skip
     made = subprocess.run(command, capture_output=True, text=True)
     if made.returncode != 0 or made.stderr.strip():
         sys.exit(f"clang: {made.stderr}")

@@ -4,7 +4,7 @@
 augload's AutoAugment-family geometry ops (ShearX/Y, TranslateX/Y, Rotate) call
 `aug_inverse_affine_matrix` and `aug_affine_nearest`, which should give what
 `torchvision.transforms.v2.functional.affine` / `rotate` give with NEAREST on a uint8 [3,H,W]
-tensor. This compiles aug_geometry.c (with aug_kernels.c, for the portable/SIMD switch) into a
+tensor. This compiles aug_geometry.c (with aug_simd.c, for the portable/SIMD switch) into a
 temporary shared library with clang, loads it with ctypes, and compares on real photos:
 
   - the matrix: every matrix used below against torchvision's `_get_inverse_affine_matrix`;
@@ -69,7 +69,7 @@ AFFINES = (
 def build_library(tmp):
     out = os.path.join(tmp, "geometry.so")
     cmd = ["clang", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-I", os.path.join(KERNELS, "include"),
-           os.path.join(KERNELS, "aug_geometry.c"), os.path.join(KERNELS, "aug_kernels.c"), "-o", out, "-lm"]
+           os.path.join(KERNELS, "aug_geometry.c"), os.path.join(KERNELS, "aug_simd.c"), "-o", out, "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"clang failed:\n{r.stderr}")

@@ -13,10 +13,10 @@
 // Images are packed RGB8, `width * height` pixels, row stride width * 3.
 //
 // Each kernel is one body compiled twice: for CPUs with AVX2 and FMA (chosen at run time, as
-// aug_kernels.c chooses its bodies; `fmaf` is then one instruction and the loops vectorise) and
+// aug_simd.c chooses the bodies; `fmaf` is then one instruction and the loops vectorise) and
 // portable (`fmaf` from libm). Both give the same bytes: a fused multiply-add is exact either way,
 // and no float sum is reordered.
-#include "aug_kernels.h"
+#include "aug_simd.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -285,20 +285,11 @@ static inline __attribute__((always_inline)) void aug_gaussian_blur_body(uint8_t
 
 // MARK: - Entry points: the FMA body where the CPU has it, else the portable one.
 
-static int use_fma(void) {
-    static int fma = -1;
-    if (fma < 0) {
-        __builtin_cpu_init();
-        fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
-    }
-    return fma && aug_kernels_simd_level() > 0;
-}
-
 #define AUG_COLOUR_ENTRY(name, params, args)                                           \
     __attribute__((target("avx2,fma"))) static void name##_fma params { name##_body args; } \
     static void name##_portable params { name##_body args; }                         \
     void name params {                                                               \
-        if (use_fma())                                                               \
+        if (aug_simd_has_fma())                                                      \
             name##_fma args;                                                         \
         else                                                                         \
             name##_portable args;                                                    \

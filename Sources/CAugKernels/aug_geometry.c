@@ -23,18 +23,13 @@
 // The body for x86-64 with FMA has a per-function target attribute and is chosen at run time (and
 // skipped under `aug_kernels_force_portable`); the portable body calls `fmaf`, correctly rounded by
 // C99. Both give the same bytes.
-#include "aug_kernels.h"
+#include "aug_simd.h"
 
 #include <math.h>
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define AUG_HAVE_FMA_BODY 1
-#else
-#define AUG_HAVE_FMA_BODY 0
-#endif
 
 // MARK: - Matrix
 
@@ -141,21 +136,13 @@ static void affine_portable(const uint8_t *src, int32_t width, int32_t height, a
     affine_rows(src, width, height, mx, my, fused, fill, dst);
 }
 
-#if AUG_HAVE_FMA_BODY
+#if AUG_HAVE_AVX2_BODY
 __attribute__((target("fma"))) static void affine_fma(const uint8_t *src, int32_t width, int32_t height,
                                                       axis_map mx, axis_map my, int fused, const uint8_t fill[3],
                                                       uint8_t *dst) {
     affine_rows(src, width, height, mx, my, fused, fill, dst);
 }
 
-static int have_fma(void) {
-    static int level = -1;
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("fma") ? 1 : 0;
-    }
-    return level;
-}
 #endif
 
 void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t height,
@@ -166,8 +153,8 @@ void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t heig
     axis_map my = make_axis(matrix[3], matrix[4], matrix[5], height);
     // ATen's bmm takes its naive unfused loop when contraction * rows * cols = 3 * pixels * 2 < 400.
     int fused = (int64_t)width * (int64_t)height * 6 >= 400;
-#if AUG_HAVE_FMA_BODY
-    if (aug_kernels_simd_level() > 0 && have_fma()) {
+#if AUG_HAVE_AVX2_BODY
+    if (aug_simd_has_fma()) {
         affine_fma(src, width, height, mx, my, fused, fill, dst);
         return;
     }
