@@ -20,9 +20,11 @@
 // scale 1, no shear), the modulo as Python's (result in [0, 360)), which `rotate` takes first; its
 // fast paths (0, 180, and 90/270 on square images) give the same pixels.
 //
-// The body for x86-64 with FMA has a per-function target attribute and is chosen at run time (and
-// skipped under `aug_kernels_force_portable`); the portable body calls `fmaf`, correctly rounded by
-// C99. Both give the same bytes.
+// The body for x86-64 with AVX2 and FMA (eight pixels per step) has a per-function target
+// attribute and is chosen at run time (and skipped under `aug_kernels_force_portable`); the
+// portable body calls `fmaf`, correctly rounded by C99. Both give the same bytes: the same float32
+// operations lane by lane, never contracted (FP_CONTRACT OFF), and _mm256_round_ps's
+// nearest-even is `round_even`'s.
 #include "aug_simd.h"
 
 #include <math.h>
@@ -100,49 +102,100 @@ static inline int32_t sample_index(float g, const axis_map *m) {
     return (i >= 0 && (float)i < m->limit) ? i : -1;
 }
 
-/// The whole image. `fmaf` is correctly rounded wherever it runs: a library call in the portable body, one
-/// instruction once inlined into the FMA body.
-static inline __attribute__((always_inline)) void affine_rows(const uint8_t *src, int32_t width, int32_t height,
-                                                              axis_map mx, axis_map my, int fused,
-                                                              const uint8_t fill[3], uint8_t *dst) {
-    // The base grid: torch.linspace((1 - w) * 0.5, (w - 1) * 0.5, w), exact half-integers.
-    float x0 = (float)((1.0 - (double)width) * 0.5);
-    float y0 = (float)((1.0 - (double)height) * 0.5);
+/// The output pixel at base-grid position (x, y). `fmaf` is correctly rounded wherever it runs: a
+/// library call in the portable body, one instruction once inlined into the FMA body.
+static inline __attribute__((always_inline)) void affine_pixel(const uint8_t *src, int32_t width, float x, float y,
+                                                               const axis_map *mx, const axis_map *my, int fused,
+                                                               const uint8_t fill[3], uint8_t *out) {
+    float gx, gy;
+    if (fused) {
+        gx = fmaf(y, mx->b, x * mx->a) + mx->c;
+        gy = fmaf(y, my->b, x * my->a) + my->c;
+    } else {
+        gx = (x * mx->a + y * mx->b) + mx->c;
+        gy = (x * my->a + y * my->b) + my->c;
+    }
+    int32_t ix = sample_index(gx, mx);
+    int32_t iy = sample_index(gy, my);
+    const uint8_t *p = (ix < 0 || iy < 0) ? fill : src + ((size_t)iy * (size_t)width + (size_t)ix) * 3;
+    out[0] = p[0];
+    out[1] = p[1];
+    out[2] = p[2];
+}
+
+// The base grid: torch.linspace((1 - w) * 0.5, (w - 1) * 0.5, w), exact half-integers.
+static inline float grid_start(int32_t size) { return (float)((1.0 - (double)size) * 0.5); }
+
+static void affine_portable(const uint8_t *src, int32_t width, int32_t height, axis_map mx, axis_map my, int fused,
+                            const uint8_t fill[3], uint8_t *dst) {
+    const float x0 = grid_start(width), y0 = grid_start(height);
     for (int32_t oy = 0; oy < height; oy++) {
-        float y = y0 + (float)oy;
         uint8_t *out = dst + (size_t)oy * (size_t)width * 3;
         for (int32_t ox = 0; ox < width; ox++, out += 3) {
-            float x = x0 + (float)ox;
-            float gx, gy;
-            if (fused) {
-                gx = fmaf(y, mx.b, x * mx.a) + mx.c;
-                gy = fmaf(y, my.b, x * my.a) + my.c;
-            } else {
-                gx = (x * mx.a + y * mx.b) + mx.c;
-                gy = (x * my.a + y * my.b) + my.c;
-            }
-            int32_t ix = sample_index(gx, &mx);
-            int32_t iy = sample_index(gy, &my);
-            const uint8_t *p = (ix < 0 || iy < 0) ? fill : src + ((size_t)iy * (size_t)width + (size_t)ix) * 3;
-            out[0] = p[0];
-            out[1] = p[1];
-            out[2] = p[2];
+            affine_pixel(src, width, x0 + (float)ox, y0 + (float)oy, &mx, &my, fused, fill, out);
         }
     }
 }
 
-static void affine_portable(const uint8_t *src, int32_t width, int32_t height, axis_map mx, axis_map my, int fused,
-                            const uint8_t fill[3], uint8_t *dst) {
-    affine_rows(src, width, height, mx, my, fused, fill, dst);
-}
-
 #if AUG_HAVE_AVX2_BODY
-__attribute__((target("fma"))) static void affine_fma(const uint8_t *src, int32_t width, int32_t height,
-                                                      axis_map mx, axis_map my, int fused, const uint8_t fill[3],
-                                                      uint8_t *dst) {
-    affine_rows(src, width, height, mx, my, fused, fill, dst);
+#define AVX2_FMA __attribute__((target("avx2,fma")))
+
+/// `sample_index` for eight grid values: the rounded indices and a mask of those inside 0 ..< size
+/// (the same comparisons: an ordered `>`/`<`, so NaN is outside; rounding half to even).
+AVX2_FMA static inline __m256 sample_index8(__m256 g, const axis_map *m, __m256i *index) {
+    __m256 u = _mm256_sub_ps(_mm256_mul_ps(_mm256_add_ps(g, _mm256_set1_ps(1.0f)), _mm256_set1_ps(m->half_size)),
+                             _mm256_set1_ps(0.5f));
+    const __m256 limit = _mm256_set1_ps(m->limit);
+    __m256 inside = _mm256_and_ps(_mm256_cmp_ps(u, _mm256_set1_ps(-1.0f), _CMP_GT_OQ), _mm256_cmp_ps(u, limit, _CMP_LT_OQ));
+    __m256 r = _mm256_round_ps(_mm256_and_ps(u, inside), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    inside = _mm256_and_ps(inside, _mm256_and_ps(_mm256_cmp_ps(r, _mm256_setzero_ps(), _CMP_GE_OQ),
+                                                 _mm256_cmp_ps(r, limit, _CMP_LT_OQ)));
+    *index = _mm256_cvttps_epi32(r);
+    return inside;
 }
 
+/// Eight output pixels per step: the grid positions and indices in vectors (the same float32
+/// operations as `affine_pixel`, lane by lane), then the pixels copied.
+AVX2_FMA static void affine_avx2(const uint8_t *src, int32_t width, int32_t height, axis_map mx, axis_map my,
+                                 int fused, const uint8_t fill[3], uint8_t *dst) {
+    const float x0 = grid_start(width), y0 = grid_start(height);
+    const __m256 lanes = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 ax = _mm256_set1_ps(mx.a), bx = _mm256_set1_ps(mx.b), cx = _mm256_set1_ps(mx.c);
+    const __m256 ay = _mm256_set1_ps(my.a), by = _mm256_set1_ps(my.b), cy = _mm256_set1_ps(my.c);
+    const __m256i w = _mm256_set1_epi32(width);
+    int32_t index[8];
+    for (int32_t oy = 0; oy < height; oy++) {
+        const float y = y0 + (float)oy;
+        const __m256 vy = _mm256_set1_ps(y);
+        const __m256 ybx = _mm256_mul_ps(vy, bx), yby = _mm256_mul_ps(vy, by);
+        uint8_t *out = dst + (size_t)oy * (size_t)width * 3;
+        int32_t ox = 0;
+        for (; ox + 8 <= width; ox += 8, out += 24) {
+            // x0 + ox and the lane offsets are exact (half-integers far below 2^23).
+            const __m256 vx = _mm256_add_ps(_mm256_set1_ps(x0 + (float)ox), lanes);
+            __m256 gx, gy;
+            if (fused) {
+                gx = _mm256_add_ps(_mm256_fmadd_ps(vy, bx, _mm256_mul_ps(vx, ax)), cx);
+                gy = _mm256_add_ps(_mm256_fmadd_ps(vy, by, _mm256_mul_ps(vx, ay)), cy);
+            } else {
+                gx = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(vx, ax), ybx), cx);
+                gy = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(vx, ay), yby), cy);
+            }
+            __m256i ix, iy;
+            __m256 inside = _mm256_and_ps(sample_index8(gx, &mx, &ix), sample_index8(gy, &my, &iy));
+            __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(iy, w), ix);
+            at = _mm256_blendv_epi8(_mm256_set1_epi32(-1), at, _mm256_castps_si256(inside));
+            _mm256_storeu_si256((__m256i *)index, at);
+            for (int k = 0; k < 8; k++) {
+                const uint8_t *p = index[k] < 0 ? fill : src + (size_t)index[k] * 3;
+                out[3 * k] = p[0];
+                out[3 * k + 1] = p[1];
+                out[3 * k + 2] = p[2];
+            }
+        }
+        for (; ox < width; ox++, out += 3) affine_pixel(src, width, x0 + (float)ox, y, &mx, &my, fused, fill, out);
+    }
+}
 #endif
 
 void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t height,
@@ -155,7 +208,7 @@ void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t heig
     int fused = (int64_t)width * (int64_t)height * 6 >= 400;
 #if AUG_HAVE_AVX2_BODY
     if (aug_simd_has_fma()) {
-        affine_fma(src, width, height, mx, my, fused, fill, dst);
+        affine_avx2(src, width, height, mx, my, fused, fill, dst);
         return;
     }
 #endif

@@ -149,4 +149,45 @@ import Testing
         #expect(Self.differing(Array(rows[5].prefix(224 * 3)), rows[4]) == 0)
         #expect(Self.differing(Array(rows[3].prefix(16)), rows[2]) == 0)
     }
+
+    /// The recipe kernels' bodies (AVX2 with FMA, eight pixels per step for the geometry; portable)
+    /// give the same bytes: every operation on a photo, at sizes on both sides of ATen's
+    /// fused/unfused grid switch (67 pixels) and with odd row tails.
+    @Test func recipeOperationsGiveTheSameBytesWithEitherBody() throws {
+        let bytes = try #require(TestPaths.read(TestPaths.fixtures + "/codecs/jpeg-420-2000x1500-q25.jpg"))
+        let photo = try ImageDecoder.decode(bytes)
+        var ops: [RecipeOp] = [
+            .brightness(1.4), .contrast(0.6), .saturation(1.7), .hue(0.2), .sharpness(1.9), .grayscale, .posterize(bits: 3),
+            .solarize(threshold: 100), .autocontrast, .equalize, .invert, .gaussianBlur(kernel: 5, sigma: 1.3),
+        ]
+        for angle in [-135.0, -31.5, 7.25, 45, 90, 123.4] {
+            ops.append(.rotate(angle: angle))
+            ops.append(.affine(angle: angle, translateX: 3, translateY: -5, shearX: 0, shearY: 0, topLeftCenter: false))
+        }
+        for shear in [-44.7, -8.5, 16.7, 44.7] {
+            ops.append(.affine(angle: 0, translateX: 0, translateY: 0, shearX: shear, shearY: 0, topLeftCenter: true))
+            ops.append(.affine(angle: 0, translateX: 0, translateY: 0, shearX: 0, shearY: shear, topLeftCenter: true))
+        }
+        for translate in [-32, -7, 13, 31] {
+            ops.append(.affine(angle: 0, translateX: translate, translateY: 0, shearX: 0, shearY: 0, topLeftCenter: false))
+        }
+        var compared = 0
+        for (width, height) in [(176, 176), (97, 61), (8, 7), (13, 5), (300, 17)] {
+            var resampler = Resampler()
+            var geometry = Geometry(sourceWidth: photo.width, sourceHeight: photo.height)
+            geometry.resize(width: width, height: height)
+            let image = GeometryRealizer.realize(geometry, from: photo, resampler: &resampler)
+            for op in ops {
+                let (best, portable) = Self.bothBodies { () -> [UInt8] in
+                    var copy = image
+                    var scratch = RecipeScratch()
+                    op.apply(to: &copy, scratch: &scratch)
+                    return copy.pixels
+                }
+                #expect(Self.differing(best, portable) == 0, "\(op) on \(width)x\(height)")
+                compared += 1
+            }
+        }
+        #expect(compared == 5 * ops.count)
+    }
 }
