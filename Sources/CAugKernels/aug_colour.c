@@ -307,3 +307,22 @@ AUG_COLOUR_ENTRY(aug_equalize, (uint8_t *px, int32_t width, int32_t height), (px
 AUG_COLOUR_ENTRY(aug_adjust_sharpness, (uint8_t *px, int32_t width, int32_t height, double factor, uint8_t *scratch), (px, width, height, factor, scratch))
 AUG_COLOUR_ENTRY(aug_adjust_hue, (uint8_t *px, int32_t width, int32_t height, float hue_factor), (px, width, height, hue_factor))
 AUG_COLOUR_ENTRY(aug_gaussian_blur, (uint8_t *px, int32_t width, int32_t height, int32_t kx, int32_t ky, float sx, float sy, float *scratch), (px, width, height, kx, ky, sx, sy, scratch))
+
+// MARK: - AugMix's mix
+
+void aug_weighted_accumulate(float *_Nonnull acc, const uint8_t *_Nonnull image, size_t count, float weight,
+                             int first) {
+    if (first) {
+        for (size_t i = 0; i < count; i++) acc[i] = weight * (float)image[i];
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            float product = weight * (float)image[i];
+            acc[i] = acc[i] + product;
+        }
+    }
+}
+
+void aug_truncate_u8(const float *_Nonnull acc, uint8_t *_Nonnull out, size_t count) {
+    for (size_t i = 0; i < count; i++) out[i] = trunc_u8(acc[i]);
+}
+

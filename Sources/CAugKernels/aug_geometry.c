@@ -198,6 +198,86 @@ AVX2_FMA static void affine_avx2(const uint8_t *src, int32_t width, int32_t heig
 }
 #endif
 
+// MARK: - Bilinear
+
+/// The output pixel at base-grid position (x, y) with bilinear sampling and zero padding, as
+/// `grid_sample(mode="bilinear", padding_mode="zeros", align_corners=False)` computes it on the
+/// float image (corner weights from the fractions, each corner outside the image counted as 0),
+/// then `round_()` (half to even) back to uint8 as `_apply_grid_transform` does.
+static inline __attribute__((always_inline)) void bilinear_pixel(const uint8_t *src, int32_t width, int32_t height,
+                                                                 float x, float y, const axis_map *mx,
+                                                                 const axis_map *my, int fused, uint8_t *out) {
+    float gx, gy;
+    if (fused) {
+        gx = fmaf(y, mx->b, x * mx->a) + mx->c;
+        gy = fmaf(y, my->b, x * my->a) + my->c;
+    } else {
+        gx = (x * mx->a + y * mx->b) + mx->c;
+        gy = (x * my->a + y * my->b) + my->c;
+    }
+    const float u = (gx + 1.0f) * mx->half_size - 0.5f;
+    const float v = (gy + 1.0f) * my->half_size - 0.5f;
+    // Every corner is outside (or the position is NaN): zeros.
+    if (!(u > -1.0f && u < mx->limit && v > -1.0f && v < my->limit)) {
+        out[0] = out[1] = out[2] = 0;
+        return;
+    }
+    const float fx = floorf(u), fy = floorf(v);
+    const int32_t x0 = (int32_t)fx, y0 = (int32_t)fy;
+    const float w = u - fx, e = 1.0f - w, n = v - fy, s = 1.0f - n;
+    const float nw = s * e, ne = s * w, sw = n * e, se = n * w;
+    const int in_x0 = x0 >= 0, in_x1 = x0 + 1 < width, in_y0 = y0 >= 0, in_y1 = y0 + 1 < height;
+    const uint8_t *row0 = src + ((size_t)(in_y0 ? y0 : 0) * (size_t)width) * 3;
+    const uint8_t *row1 = src + ((size_t)(in_y1 ? y0 + 1 : 0) * (size_t)width) * 3;
+    for (int c = 0; c < 3; c++) {
+        const float a = in_y0 && in_x0 ? (float)row0[(size_t)x0 * 3 + c] : 0.0f;
+        const float b = in_y0 && in_x1 ? (float)row0[(size_t)(x0 + 1) * 3 + c] : 0.0f;
+        const float d = in_y1 && in_x0 ? (float)row1[(size_t)x0 * 3 + c] : 0.0f;
+        const float f = in_y1 && in_x1 ? (float)row1[(size_t)(x0 + 1) * 3 + c] : 0.0f;
+        const float value = ((a * nw + b * ne) + d * sw) + f * se;
+        const float r = round_even(value);
+        out[c] = (uint8_t)(r < 0.0f ? 0.0f : (r > 255.0f ? 255.0f : r));
+    }
+}
+
+static inline __attribute__((always_inline)) void bilinear_rows(const uint8_t *src, int32_t width, int32_t height,
+                                                                axis_map mx, axis_map my, int fused, uint8_t *dst) {
+    const float x0 = grid_start(width), y0 = grid_start(height);
+    for (int32_t oy = 0; oy < height; oy++) {
+        uint8_t *out = dst + (size_t)oy * (size_t)width * 3;
+        for (int32_t ox = 0; ox < width; ox++, out += 3) {
+            bilinear_pixel(src, width, height, x0 + (float)ox, y0 + (float)oy, &mx, &my, fused, out);
+        }
+    }
+}
+
+static void bilinear_portable(const uint8_t *src, int32_t width, int32_t height, axis_map mx, axis_map my, int fused,
+                              uint8_t *dst) {
+    bilinear_rows(src, width, height, mx, my, fused, dst);
+}
+
+#if AUG_HAVE_AVX2_BODY
+AVX2_FMA static void bilinear_fma(const uint8_t *src, int32_t width, int32_t height, axis_map mx, axis_map my,
+                                  int fused, uint8_t *dst) {
+    bilinear_rows(src, width, height, mx, my, fused, dst);
+}
+#endif
+
+void aug_affine_bilinear(const uint8_t *_Nonnull src, int32_t width, int32_t height, const float matrix[_Nonnull 6],
+                         uint8_t *_Nonnull dst) {
+    if (width <= 0 || height <= 0) return;
+    axis_map mx = make_axis(matrix[0], matrix[1], matrix[2], width);
+    axis_map my = make_axis(matrix[3], matrix[4], matrix[5], height);
+    int fused = (int64_t)width * (int64_t)height * 6 >= 400;
+#if AUG_HAVE_AVX2_BODY
+    if (aug_simd_has_fma()) {
+        bilinear_fma(src, width, height, mx, my, fused, dst);
+        return;
+    }
+#endif
+    bilinear_portable(src, width, height, mx, my, fused, dst);
+}
+
 void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t height,
                         const float matrix[_Nonnull 6], const uint8_t fill[_Nonnull 3],
                         uint8_t *_Nonnull dst) {

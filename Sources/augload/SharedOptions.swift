@@ -120,7 +120,7 @@ struct SharedOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "\(OptionSchema.help("auto_augment")) RandAugment's defaults: 2, 9; AutoAugment's policy: ImageNet's.",
+            "\(OptionSchema.help("auto_augment")) RandAugment's defaults: 2, 9; AutoAugment's policy: ImageNet's; AugMix's: 3, 3, -1 (1...3 drawn), 1.0, all operations, bilinear.",
             valueName: "POLICY"))
     var autoAugment: String?
 

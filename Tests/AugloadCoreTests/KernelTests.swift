@@ -162,10 +162,12 @@ import Testing
         ]
         for angle in [-135.0, -31.5, 7.25, 45, 90, 123.4] {
             ops.append(.rotate(angle: angle))
+            ops.append(.rotate(angle: angle, bilinear: true))
             ops.append(.affine(angle: angle, translateX: 3, translateY: -5, shearX: 0, shearY: 0, topLeftCenter: false))
         }
         for shear in [-44.7, -8.5, 16.7, 44.7] {
             ops.append(.affine(angle: 0, translateX: 0, translateY: 0, shearX: shear, shearY: 0, topLeftCenter: true))
+            ops.append(.affine(angle: 0, translateX: 0, translateY: 0, shearX: shear, shearY: 0, topLeftCenter: true, bilinear: true))
             ops.append(.affine(angle: 0, translateX: 0, translateY: 0, shearX: 0, shearY: shear, topLeftCenter: true))
         }
         for translate in [-32, -7, 13, 31] {

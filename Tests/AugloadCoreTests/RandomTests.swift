@@ -24,4 +24,18 @@ import Testing
         let units = (0..<10_000).map { _ in r.nextUnit() }
         #expect(units.allSatisfy { $0 >= 0 && $0 < 1 })
     }
+
+    /// Dirichlet(α): weights summing to 1 with means αᵢ / Σα.
+    @Test func dirichletWeightsSumToOneWithTheirMeans() {
+        var random = SampleRandom(seed: 5, epoch: 0, sample: 0, stream: 0)
+        let alphas = [1.0, 2.0, 5.0]
+        var means = [0.0, 0.0, 0.0]
+        let n = 20000
+        for _ in 0..<n {
+            let w = random.nextDirichlet(alphas)
+            #expect(abs(w.reduce(0, +) - 1) < 1e-12 && w.allSatisfy { $0 >= 0 })
+            for i in 0..<3 { means[i] += w[i] / Double(n) }
+        }
+        for i in 0..<3 { #expect(abs(means[i] - alphas[i] / 8) < 0.01, "\(means)") }
+    }
 }

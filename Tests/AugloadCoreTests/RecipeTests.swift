@@ -109,7 +109,9 @@ import Testing
         #expect(try RecipeOptions.autoAugment("TrivialAugment") == .trivialAugmentWide())
         #expect(try RecipeOptions.colorJitter("0.4") == ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4))
         #expect(try RecipeOptions.blur("5").kernel == 5)
-        for bad in ["randaugment:2:31", "randaugment:x", "augmix", "autoaugment:1", ""] {
+        #expect(try RecipeOptions.autoAugment("augmix") == .augMix(severity: 3, width: 3, depth: -1, alpha: 1))
+        #expect(try RecipeOptions.autoAugment("augmix:5:2:3:0.5") == .augMix(severity: 5, width: 2, depth: 3, alpha: 0.5))
+        for bad in ["randaugment:2:31", "randaugment:x", "augmix:0", "augmix:3:9", "augmix:3:3:0", "augmix:3:3:-1:0", "autoaugment:1", ""] {
             #expect(throws: RecipeOptions.Invalid.self) { try RecipeOptions.autoAugment(bad) }
         }
         for bad in ["0.4,0.4", "-1", "0.4,0.4,0.4,0.6", "a"] {
@@ -117,6 +119,34 @@ import Testing
         }
         for bad in ["4", "0", "5,0,1", "5,2,1"] {
             #expect(throws: RecipeOptions.Invalid.self) { try RecipeOptions.blur(bad) }
+        }
+    }
+
+    /// AugMix's mix is torchvision's float32 arithmetic: a chain of identity operations (magnitude
+    /// 0) leaves the image, since the weights sum to 1 and the truncation keeps whole values; and
+    /// the draws are a pure function of the sample's stream.
+    @Test func augMixMixesChainsByItsWeights() throws {
+        let pixels = (0..<(17 * 9 * 3)).map { UInt8(($0 * 37) % 256) }
+        let image = Image(width: 17, height: 9, pixels: pixels)
+        let identity = AugMixDraw(
+            originalWeight: 0.5, chainWeights: [0.25, 0.25], chains: [[.brightness(1)], [.rotate(angle: 0, bilinear: true)]])
+        var out = image
+        var scratch = RecipeScratch()
+        RecipeOp.augMix(identity).apply(to: &out, scratch: &scratch)
+        #expect(out.pixels == pixels)
+        let dark = AugMixDraw(originalWeight: 0.5, chainWeights: [0.5], chains: [[.brightness(0)]])
+        out = image
+        RecipeOp.augMix(dark).apply(to: &out, scratch: &scratch)
+        #expect(out.pixels == pixels.map { UInt8((Float(0.5) * Float($0)).rounded(.towardZero)) })
+        let step = AutoAugmentation(.augMix())
+        for sample in 0..<50 {
+            var a = SampleRandom(seed: 1, epoch: 0, sample: sample, stream: RandomStream.augment)
+            var b = a
+            let first = step.draw(width: 64, height: 48, random: &a)
+            #expect(first == step.draw(width: 64, height: 48, random: &b))
+            guard case .augMix(let draw) = try #require(first.first) else { Issue.record("not an AugMix draw"); continue }
+            #expect(draw.chains.count == 3 && draw.chains.allSatisfy { (1...3).contains($0.count) })
+            #expect(abs(draw.originalWeight + draw.chainWeights.reduce(0, +) - 1) < 1e-5)
         }
     }
 }

@@ -37,6 +37,8 @@ STEPS = {
     "color-jitter": ["--color-jitter", "0.4,0.4,0.4,0.1"],
     "grayscale": ["--grayscale", "1"],
     "blur": ["--blur", "5,0.1,2.0"],
+    "augmix": ["--auto-augment", "augmix"],
+    "augmix-severity-10-depth-3": ["--auto-augment", "augmix:10:3:3:0.5"],
 }
 
 
@@ -54,9 +56,22 @@ def export_explained(engine: str, out: Path, extra: list[str], options: dict = B
     return batches
 
 
+def replay_augmix(image: "torch.Tensor", args: dict) -> "torch.Tensor":
+    """``v2.AugMix.forward`` with the recorded draws: ``m0 * image``, plus each chain's result (its
+    calls replayed from the image) times its weight, in float32, then ``.to(uint8)``."""
+    weight = lambda w: torch.tensor(w, dtype=torch.float32)
+    mix = weight(args["original_weight"]) * image
+    for w, chain in zip(args["chain_weights"], args["chains"]):
+        mix.add_(weight(w) * replay(image, chain))
+    return mix.to(image.dtype)
+
+
 def replay(image: "torch.Tensor", calls: list[dict]) -> "torch.Tensor":
     for call in calls:
         args = dict(call["args"])
+        if call["op"] == "augload_augmix":
+            image = replay_augmix(image, args)
+            continue
         if call["op"] == "erase":
             value = args.pop("v")
             assert value == 0, "random erasing values are not replayable"
@@ -100,6 +115,29 @@ def test_the_policies_draw_every_operation_of_their_space(engine, tmp_path):
 
 
 @pytest.mark.time_limit(600)
+def test_augmix_draws_as_torchvision_does(engine, tmp_path):
+    """AugMix's record: three chains by default, each of 1 to 3 operations of the all-ops space with
+    bilinear sampling, weights summing to 1 (Dirichlet draws); every operation appears."""
+    batches = export_explained(engine, tmp_path / "am", ["--auto-augment", "augmix"], dict(BASE, batch_size=30))
+    depths, names, sums = set(), set(), []
+    for _, _, record in batches:
+        for entry in record:
+            (mix,) = [c for c in entry["ops"] if c["op"] == "augload_augmix"]
+            args = mix["args"]
+            assert len(args["chains"]) == len(args["chain_weights"]) == 3
+            sums.append(args["original_weight"] + sum(args["chain_weights"]))
+            for chain in args["chains"]:
+                depths.add(len(chain))
+                for call in chain:
+                    names.add(call["op"])
+                    if call["op"] in ("affine", "rotate"):
+                        assert call["args"]["interpolation"] == "bilinear"
+    assert depths == {1, 2, 3}, depths
+    assert {"affine", "rotate", "posterize", "solarize", "autocontrast", "equalize", "adjust_brightness",
+            "adjust_saturation", "adjust_contrast", "adjust_sharpness"} <= names, names  # fmt: skip
+    assert max(abs(s - 1) for s in sums) < 1e-5
+
+
 def test_the_float_tail_replays_to_float_rounding(engine, tmp_path):
     float_options = dict(BASE, dtype="float32", normalize="imagenet")
     steps = ["--auto-augment", "trivialaugment", "--erasing", "1"]

@@ -176,7 +176,7 @@ public enum OptionSchema {
         .bool("scaled_decode", \.scaledDecode, help: "Decode JPEGs at a DCT scale when a crop shrinks them 2x or more."),
         .text("cache", \.cache, help: "Decoded cache: ram, ram:SIZE (like ram:8G), a folder, or DIR:SIZE."),
         .int("cache_max_side", \.cacheMaxSide, 1...65536, help: "Bound each decoded image's longer side to N pixels before the pipeline."),
-        .text("auto_augment", \.autoAugment, help: "torchvision's policy: trivialaugment, randaugment[:NUM_OPS[:MAGNITUDE]] or autoaugment."),
+        .text("auto_augment", \.autoAugment, help: "torchvision's policy: trivialaugment, randaugment[:NUM_OPS[:MAGNITUDE]], autoaugment or augmix[:SEVERITY[:WIDTH[:DEPTH[:ALPHA]]]]."),
         .text("color_jitter", \.colorJitter, help: "ColorJitter: B (brightness, contrast and saturation), B,C,S or B,C,S,H."),
         .float("grayscale", \.grayscale, 0...1, help: "RandomGrayscale: the chance a sample becomes gray (0 = off)."),
         .text("blur", \.blur, help: "GaussianBlur: odd kernel side K, sigma drawn in SMIN...SMAX (0.1...2.0): K[,SMIN,SMAX]."),

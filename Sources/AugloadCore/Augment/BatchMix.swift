@@ -50,7 +50,7 @@ public struct BatchMix: Sendable, Equatable {
         guard mixup > 0 || cutmix > 0 else { return mix }
         let mixed = random.nextUnit() < probability
         let useMixUp = mixup > 0 && cutmix > 0 ? random.nextUnit() < 0.5 : mixup > 0
-        let lambda = beta(useMixUp ? mixup : cutmix, random: &random)
+        let lambda = random.nextBeta(useMixUp ? mixup : cutmix)
         guard mixed else { return mix }
         mix.lambda = lambda
         if useMixUp {
@@ -161,46 +161,6 @@ public struct BatchMix: Sendable, Equatable {
         ]
         if let box { record["box"] = .list([box.x1, box.y1, box.x2, box.y2].map { .integer($0) }) }
         return record
-    }
-
-    // MARK: Beta(α, α)
-
-    /// Beta(α, α) from two Gamma(α) draws.
-    static func beta(_ alpha: Double, random: inout SampleRandom) -> Double {
-        let x = gamma(alpha, random: &random)
-        let y = gamma(alpha, random: &random)
-        guard x + y > 0 else { return random.nextUnit() < 0.5 ? 0 : 1 }
-        return x / (x + y)
-    }
-
-    /// Gamma(shape, 1) by Marsaglia and Tsang's method; a shape below 1 is boosted
-    /// (`Gamma(a) = Gamma(a + 1)·U^(1/a)`).
-    static func gamma(_ shape: Double, random: inout SampleRandom) -> Double {
-        if shape < 1 {
-            let u = max(random.nextUnit(), 0x1p-60)
-            return gamma(shape + 1, random: &random) * pow(u, 1 / shape)
-        }
-        let d = shape - 1.0 / 3
-        let c = 1 / (9 * d).squareRoot()
-        while true {
-            var x = 0.0
-            var v = 0.0
-            repeat {
-                x = normal(&random)
-                v = 1 + c * x
-            } while v <= 0
-            v = v * v * v
-            let u = random.nextUnit()
-            if u < 1 - 0.0331 * x * x * x * x { return d * v }
-            if log(max(u, 0x1p-60)) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
-        }
-    }
-
-    /// A standard normal deviate (Box–Muller, one of the pair).
-    static func normal(_ random: inout SampleRandom) -> Double {
-        let u1 = max(random.nextUnit(), 0x1p-60)
-        let u2 = random.nextUnit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
 

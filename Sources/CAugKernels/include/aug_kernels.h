@@ -134,6 +134,19 @@ void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t heig
                         const float matrix[_Nonnull 6], const uint8_t fill[_Nonnull 3],
                         uint8_t *_Nonnull dst);
 
+/// `affine`/`rotate` with `InterpolationMode.BILINEAR`, `expand=False` and `fill=None` (zeros
+/// outside), as AugMix's default: the same grid as `aug_affine_nearest`, each output pixel the
+/// bilinear blend of its four neighbours, rounded half to even.
+void aug_affine_bilinear(const uint8_t *_Nonnull src, int32_t width, int32_t height,
+                         const float matrix[_Nonnull 6], uint8_t *_Nonnull dst);
+
+/// AugMix's mix, in float32 as torch computes it: `acc = weight * image` when `first`, else
+/// `acc = acc + weight * image` (the product rounded, then the sum); `count` values.
+void aug_weighted_accumulate(float *_Nonnull acc, const uint8_t *_Nonnull image, size_t count, float weight,
+                             int first);
+/// `acc.to(torch.uint8)`: truncation toward zero, saturated to 0...255.
+void aug_truncate_u8(const float *_Nonnull acc, uint8_t *_Nonnull out, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,9 +2,10 @@
     import Glibc
 #endif
 
-/// The AutoAugment family of torchvision.transforms.v2 — `TrivialAugmentWide`, `RandAugment` and
-/// `AutoAugment(IMAGENET)` — as one recipe step: the same operation spaces, magnitude bins and
-/// draws, from the sample's random stream, with nearest sampling and black fill.
+/// The AutoAugment family of torchvision.transforms.v2 — `TrivialAugmentWide`, `RandAugment`,
+/// `AutoAugment(IMAGENET)` and `AugMix` — as one recipe step: the same operation spaces, magnitude
+/// bins and draws, from the sample's random stream, with black fill and torchvision's default
+/// sampling (nearest; AugMix's bilinear).
 ///
 /// torchvision draws with `torch.randint`/`torch.rand` and builds magnitudes with float32
 /// `torch.linspace`; here the same distributions come from ``SampleRandom`` and the magnitudes
@@ -21,6 +22,9 @@ public struct AutoAugmentation: RecipeStep, Hashable, Codable {
         case randAugment(ops: Int = 2, magnitude: Int = 9, bins: Int = 31)
         /// One of the 25 ImageNet sub-policies (two operations, each with its probability).
         case autoAugmentImageNet
+        /// AugMix with all operations and bilinear sampling: `width` chains of `depth` operations
+        /// (1...3 drawn per chain when `depth` < 1) at bins below `severity`, mixed by Dirichlet(α) weights.
+        case augMix(severity: Int = 3, width: Int = 3, depth: Int = -1, alpha: Double = 1)
     }
 
     /// The policy.
@@ -33,6 +37,8 @@ public struct AutoAugmentation: RecipeStep, Hashable, Codable {
         case .randAugment(let ops, let magnitude, let bins):
             precondition(ops >= 0 && bins >= 2 && (0..<bins).contains(magnitude), "RandAugment parameters out of range")
         case .autoAugmentImageNet: break
+        case .augMix(let severity, let width, _, let alpha):
+            precondition((1...10).contains(severity) && width >= 1 && alpha > 0, "AugMix parameters out of range")
         }
         self.policy = policy
     }
@@ -119,16 +125,18 @@ public struct AutoAugmentation: RecipeStep, Hashable, Codable {
     }
 
     /// The operation torchvision's `_apply_image_or_video_transform` runs for `kind` at `magnitude`.
-    static func operation(_ kind: Kind, magnitude m: Double) -> RecipeOp? {
+    static func operation(_ kind: Kind, magnitude m: Double, bilinear b: Bool = false) -> RecipeOp? {
         switch kind {
         case .identity: return nil
         case .shearX:
-            return .affine(angle: 0, translateX: 0, translateY: 0, shearX: degrees(atan(m)), shearY: 0, topLeftCenter: true)
+            return .affine(angle: 0, translateX: 0, translateY: 0, shearX: degrees(atan(m)), shearY: 0, topLeftCenter: true, bilinear: b)
         case .shearY:
-            return .affine(angle: 0, translateX: 0, translateY: 0, shearX: 0, shearY: degrees(atan(m)), topLeftCenter: true)
-        case .translateX: return .affine(angle: 0, translateX: Int(m), translateY: 0, shearX: 0, shearY: 0, topLeftCenter: false)
-        case .translateY: return .affine(angle: 0, translateX: 0, translateY: Int(m), shearX: 0, shearY: 0, topLeftCenter: false)
-        case .rotate: return .rotate(angle: m)
+            return .affine(angle: 0, translateX: 0, translateY: 0, shearX: 0, shearY: degrees(atan(m)), topLeftCenter: true, bilinear: b)
+        case .translateX:
+            return .affine(angle: 0, translateX: Int(m), translateY: 0, shearX: 0, shearY: 0, topLeftCenter: false, bilinear: b)
+        case .translateY:
+            return .affine(angle: 0, translateX: 0, translateY: Int(m), shearX: 0, shearY: 0, topLeftCenter: false, bilinear: b)
+        case .rotate: return .rotate(angle: m, bilinear: b)
         case .brightness: return .brightness(1 + m)
         case .color: return .saturation(1 + m)
         case .contrast: return .contrast(1 + m)
@@ -165,6 +173,12 @@ public struct AutoAugmentation: RecipeStep, Hashable, Codable {
                 let m = magnitude(kind, bin: level, bins: bins, width: width, height: height, random: &random)
                 ops += Self.operation(kind, magnitude: m).map { [$0] } ?? []
             }
+        case .augMix(let severity, let chains, let depth, let alpha):
+            ops.append(
+                .augMix(
+                    Self.drawAugMix(
+                        severity: severity, width: chains, depth: depth, alpha: alpha, imageWidth: width, imageHeight: height,
+                        random: &random)))
         case .autoAugmentImageNet:
             let subPolicy = Self.imageNet[random.nextInt(below: Self.imageNet.count)]
             for (kind, probability, bin) in subPolicy {

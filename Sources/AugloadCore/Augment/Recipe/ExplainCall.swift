@@ -25,6 +25,8 @@ public enum ExplainValue: Sendable, Equatable, Encodable {
     case text(String)
     case flag(Bool)
     case list([ExplainValue])
+    /// A nested call (AugMix's chains), written as `{"op": …, "args": {…}}`.
+    case call(ExplainCall)
     case null
 
     public func encode(to encoder: any Encoder) throws {
@@ -35,6 +37,7 @@ public enum ExplainValue: Sendable, Equatable, Encodable {
         case .text(let v): try c.encode(v)
         case .flag(let v): try c.encode(v)
         case .list(let v): try c.encode(v)
+        case .call(let v): try c.encode(v)
         case .null: try c.encodeNil()
         }
     }

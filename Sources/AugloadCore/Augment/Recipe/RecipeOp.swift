@@ -19,11 +19,13 @@ public enum RecipeOp: Sendable, Equatable {
     case autocontrast
     case equalize
     case invert
-    /// `affine` with nearest sampling and black fill; `topLeftCenter` is the AutoAugment family's
-    /// `center=[0, 0]` (shears), else the image centre.
-    case affine(angle: Double, translateX: Int, translateY: Int, shearX: Double, shearY: Double, topLeftCenter: Bool)
-    /// `rotate` about the centre, nearest sampling, black fill, no expansion.
-    case rotate(angle: Double)
+    /// `affine` with black fill, nearest sampling (the AutoAugment family's) or bilinear
+    /// (AugMix's); `topLeftCenter` is the family's `center=[0, 0]` (shears), else the image centre.
+    case affine(angle: Double, translateX: Int, translateY: Int, shearX: Double, shearY: Double, topLeftCenter: Bool, bilinear: Bool = false)
+    /// `rotate` about the centre, black fill, no expansion; nearest sampling or bilinear.
+    case rotate(angle: Double, bilinear: Bool = false)
+    /// AugMix: chains of operations from the original image, mixed with it by `weights`.
+    case augMix(AugMixDraw)
     /// `gaussian_blur` with a square kernel and the same sigma on both axes.
     case gaussianBlur(kernel: Int, sigma: Double)
 
@@ -41,15 +43,17 @@ public enum RecipeOp: Sendable, Equatable {
         case .autocontrast: return ExplainCall("autocontrast")
         case .equalize: return ExplainCall("equalize")
         case .invert: return ExplainCall("invert")
-        case .affine(let angle, let tx, let ty, let sx, let sy, let topLeft):
+        case .affine(let angle, let tx, let ty, let sx, let sy, let topLeft, let bilinear):
             var args: [String: ExplainValue] = [
                 "angle": .number(angle), "translate": .integers([tx, ty]), "scale": .number(1),
-                "shear": .numbers([sx, sy]), "interpolation": .text("nearest"), "fill": .null,
+                "shear": .numbers([sx, sy]), "interpolation": .text(bilinear ? "bilinear" : "nearest"), "fill": .null,
             ]
             if topLeft { args["center"] = .integers([0, 0]) }
             return ExplainCall("affine", args)
-        case .rotate(let angle):
-            return ExplainCall("rotate", ["angle": .number(angle), "interpolation": .text("nearest"), "fill": .null])
+        case .rotate(let angle, let bilinear):
+            return ExplainCall(
+                "rotate", ["angle": .number(angle), "interpolation": .text(bilinear ? "bilinear" : "nearest"), "fill": .null])
+        case .augMix(let draw): return draw.call
         case .gaussianBlur(let k, let s):
             return ExplainCall("gaussian_blur", ["kernel_size": .integers([k, k]), "sigma": .numbers([s, s])])
         }
@@ -60,7 +64,11 @@ public enum RecipeOp: Sendable, Equatable {
         let w = Int32(image.width)
         let h = Int32(image.height)
         guard w > 0 && h > 0 else { return }
-        if case .rotate(let angle) = self {
+        if case .augMix(let draw) = self {
+            draw.apply(to: &image, scratch: &scratch)
+            return
+        }
+        if case .rotate(let angle, _) = self {
             // v2's `rotate_image` shortcuts: angle mod 360 of 0 and 180, and 90/270 on square images,
             // are exact index moves (`rot90`), not grid sampling.
             let a = angle - 360 * (angle / 360).rounded(.down)
@@ -80,13 +88,16 @@ public enum RecipeOp: Sendable, Equatable {
         switch self {
         case .affine, .rotate:
             var matrix = [Float](repeating: 0, count: 6)
+            var bilinear = false
             switch self {
-            case .affine(let angle, let tx, let ty, let sx, let sy, let topLeft):
+            case .affine(let angle, let tx, let ty, let sx, let sy, let topLeft, let smooth):
+                bilinear = smooth
                 // v2's `affine` takes the centre in pixels and passes it relative to the image's centre.
                 let cx = topLeft ? -Double(image.width) * 0.5 : 0
                 let cy = topLeft ? -Double(image.height) * 0.5 : 0
                 aug_inverse_affine_matrix(cx, cy, angle, Double(tx), Double(ty), 1, sx, sy, &matrix)
-            case .rotate(let angle):
+            case .rotate(let angle, let smooth):
+                bilinear = smooth
                 // v2's `rotate` reduces the angle mod 360 (Python's %), then passes its negation.
                 let reduced = angle - 360 * (angle / 360).rounded(.down)
                 aug_inverse_affine_matrix(0, 0, -reduced, 0, 0, 1, 0, 0, &matrix)
@@ -96,7 +107,11 @@ public enum RecipeOp: Sendable, Equatable {
             let fill: [UInt8] = [0, 0, 0]
             image.pixels.withUnsafeBufferPointer { src in
                 scratch.image.pixels.withUnsafeMutableBufferPointer { dst in
-                    aug_affine_nearest(src.baseAddress!, w, h, matrix, fill, dst.baseAddress!)
+                    if bilinear {
+                        aug_affine_bilinear(src.baseAddress!, w, h, matrix, dst.baseAddress!)
+                    } else {
+                        aug_affine_nearest(src.baseAddress!, w, h, matrix, fill, dst.baseAddress!)
+                    }
                 }
             }
             swap(&image, &scratch.image)
@@ -127,7 +142,7 @@ public enum RecipeOp: Sendable, Equatable {
                 scratch.floats.withUnsafeMutableBufferPointer {
                     aug_gaussian_blur(px, w, h, Int32(k), Int32(k), Float(s), Float(s), $0.baseAddress!)
                 }
-            case .affine, .rotate: break
+            case .affine, .rotate, .augMix: break
             }
         }
     }
@@ -169,6 +184,9 @@ public struct RecipeScratch: Sendable {
     var bytes: [UInt8] = []
     var floats: [Float] = []
     var image = Image()
+    /// AugMix's float32 mix and the chain being run.
+    var mix: [Float] = []
+    var chain = Image()
     public init() {}
 }
 

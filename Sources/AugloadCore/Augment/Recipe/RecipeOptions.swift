@@ -26,7 +26,7 @@ public enum RecipeOptions {
     /// default, magnitude in 0...30 of 31 bins) or `autoaugment` (the ImageNet policy).
     public static func autoAugment(_ text: String) throws(Invalid) -> AutoAugmentation.Policy {
         let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let form = "auto-augment must be trivialaugment, randaugment[:NUM_OPS[:MAGNITUDE]] or autoaugment"
+        let form = "auto-augment must be trivialaugment, randaugment[:NUM_OPS[:MAGNITUDE]], autoaugment or augmix[:SEVERITY[:WIDTH[:DEPTH[:ALPHA]]]]"
         switch parts[0] {
         case "trivialaugment", "trivialaugmentwide":
             guard parts.count == 1 else { throw Invalid(message: "\(form); got '\(text)'") }
@@ -46,7 +46,17 @@ public enum RecipeOptions {
             }
             return .randAugment(ops: ops, magnitude: magnitude, bins: 31)
         case "augmix":
-            throw Invalid(message: "auto-augment augmix is not supported yet (trivialaugment, randaugment or autoaugment)")
+            // augmix[:SEVERITY[:WIDTH[:DEPTH[:ALPHA]]]], torchvision's defaults 3, 3, -1, 1.0.
+            let form = "auto-augment augmix[:SEVERITY[:WIDTH[:DEPTH[:ALPHA]]]] needs SEVERITY in 1...10, WIDTH in 1...8, DEPTH -1 (1...3 drawn) or 1...8, ALPHA in (0, 100]"
+            guard parts.count <= 5 else { throw Invalid(message: "\(form); got '\(text)'") }
+            let severity = parts.count > 1 ? Int(parts[1]) : 3
+            let width = parts.count > 2 ? Int(parts[2]) : 3
+            let depth = parts.count > 3 ? Int(parts[3]) : -1
+            let alpha = parts.count > 4 ? Double(parts[4]) : 1
+            guard let severity, (1...10).contains(severity), let width, (1...8).contains(width), let depth,
+                depth == -1 || (1...8).contains(depth), let alpha, alpha > 0 && alpha <= 100
+            else { throw Invalid(message: "\(form); got '\(text)'") }
+            return .augMix(severity: severity, width: width, depth: depth, alpha: alpha)
         default:
             throw Invalid(message: "\(form); got '\(text)'")
         }
