@@ -102,19 +102,26 @@ static inline int32_t sample_index(float g, const axis_map *m) {
     return (i >= 0 && (float)i < m->limit) ? i : -1;
 }
 
+/// The normalised grid value of base-grid position (x, y): `bmm` of (x, y, 1) by the matrix, fused
+/// as MKL's sgemm computes it or unfused as ATen's small-size loop (see the top of this file).
+static inline __attribute__((always_inline)) void grid_at(float x, float y, const axis_map *mx, const axis_map *my,
+                                                          int fused, float *gx, float *gy) {
+    if (fused) {
+        *gx = fmaf(y, mx->b, x * mx->a) + mx->c;
+        *gy = fmaf(y, my->b, x * my->a) + my->c;
+    } else {
+        *gx = (x * mx->a + y * mx->b) + mx->c;
+        *gy = (x * my->a + y * my->b) + my->c;
+    }
+}
+
 /// The output pixel at base-grid position (x, y). `fmaf` is correctly rounded wherever it runs: a
 /// library call in the portable body, one instruction once inlined into the FMA body.
 static inline __attribute__((always_inline)) void affine_pixel(const uint8_t *src, int32_t width, float x, float y,
                                                                const axis_map *mx, const axis_map *my, int fused,
                                                                const uint8_t fill[3], uint8_t *out) {
     float gx, gy;
-    if (fused) {
-        gx = fmaf(y, mx->b, x * mx->a) + mx->c;
-        gy = fmaf(y, my->b, x * my->a) + my->c;
-    } else {
-        gx = (x * mx->a + y * mx->b) + mx->c;
-        gy = (x * my->a + y * my->b) + my->c;
-    }
+    grid_at(x, y, mx, my, fused, &gx, &gy);
     int32_t ix = sample_index(gx, mx);
     int32_t iy = sample_index(gy, my);
     const uint8_t *p = (ix < 0 || iy < 0) ? fill : src + ((size_t)iy * (size_t)width + (size_t)ix) * 3;
@@ -198,6 +205,14 @@ AVX2_FMA static void affine_avx2(const uint8_t *src, int32_t width, int32_t heig
 }
 #endif
 
+/// The two axes of `matrix` for a width x height image, and whether `bmm` fuses (ATen takes its
+/// naive unfused loop when contraction * rows * cols = 3 * pixels * 2 < 400).
+static int grid_maps(const float matrix[6], int32_t width, int32_t height, axis_map *mx, axis_map *my) {
+    *mx = make_axis(matrix[0], matrix[1], matrix[2], width);
+    *my = make_axis(matrix[3], matrix[4], matrix[5], height);
+    return (int64_t)width * (int64_t)height * 6 >= 400;
+}
+
 // MARK: - Bilinear
 
 /// The output pixel at base-grid position (x, y) with bilinear sampling and zero padding, as
@@ -208,13 +223,7 @@ static inline __attribute__((always_inline)) void bilinear_pixel(const uint8_t *
                                                                  float x, float y, const axis_map *mx,
                                                                  const axis_map *my, int fused, uint8_t *out) {
     float gx, gy;
-    if (fused) {
-        gx = fmaf(y, mx->b, x * mx->a) + mx->c;
-        gy = fmaf(y, my->b, x * my->a) + my->c;
-    } else {
-        gx = (x * mx->a + y * mx->b) + mx->c;
-        gy = (x * my->a + y * my->b) + my->c;
-    }
+    grid_at(x, y, mx, my, fused, &gx, &gy);
     const float u = (gx + 1.0f) * mx->half_size - 0.5f;
     const float v = (gy + 1.0f) * my->half_size - 0.5f;
     // Every corner is outside (or the position is NaN): zeros.
@@ -266,9 +275,8 @@ AVX2_FMA static void bilinear_fma(const uint8_t *src, int32_t width, int32_t hei
 void aug_affine_bilinear(const uint8_t *_Nonnull src, int32_t width, int32_t height, const float matrix[_Nonnull 6],
                          uint8_t *_Nonnull dst) {
     if (width <= 0 || height <= 0) return;
-    axis_map mx = make_axis(matrix[0], matrix[1], matrix[2], width);
-    axis_map my = make_axis(matrix[3], matrix[4], matrix[5], height);
-    int fused = (int64_t)width * (int64_t)height * 6 >= 400;
+    axis_map mx, my;
+    int fused = grid_maps(matrix, width, height, &mx, &my);
 #if AUG_HAVE_AVX2_BODY
     if (aug_simd_has_fma()) {
         bilinear_fma(src, width, height, mx, my, fused, dst);
@@ -282,10 +290,8 @@ void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t heig
                         const float matrix[_Nonnull 6], const uint8_t fill[_Nonnull 3],
                         uint8_t *_Nonnull dst) {
     if (width <= 0 || height <= 0) return;
-    axis_map mx = make_axis(matrix[0], matrix[1], matrix[2], width);
-    axis_map my = make_axis(matrix[3], matrix[4], matrix[5], height);
-    // ATen's bmm takes its naive unfused loop when contraction * rows * cols = 3 * pixels * 2 < 400.
-    int fused = (int64_t)width * (int64_t)height * 6 >= 400;
+    axis_map mx, my;
+    int fused = grid_maps(matrix, width, height, &mx, &my);
 #if AUG_HAVE_AVX2_BODY
     if (aug_simd_has_fma()) {
         affine_avx2(src, width, height, mx, my, fused, fill, dst);
