@@ -74,16 +74,30 @@ extension ProcessTests {
         }
 
         @Test func aBatchWhoseWorkerDiesIsDoneAgain() throws {
-            // Slow batches keep every worker busy, so the kill lands in the middle of a task.
-            let sequence = CountingSequence(batches: 10, delayMilliseconds: 40)
+            // The kill lands in the middle of a task: the victim is a worker seen starting a batch
+            // (its marker file appears), in which it then sleeps 300 ms.
+            let markers = TestPaths.temporaryDirectory("augload-markers")
+            defer { TestPaths.remove(markers) }
+            let sequence = CountingSequence(batches: 10, delayMilliseconds: 300, markerFolder: markers)
             let loader = try Loader(sequence, workers: 2, maxQueueSize: 4)
             var values: [Float] = []
             var killed = false
             while let b = try loader.next() {
                 values += b.floats
-                if !killed, let victim = loader.workerProcessIDs.first {
-                    usleep(10_000)
-                    kill(victim, SIGKILL)
+                if !killed {
+                    // A marker that appears from now on is a batch its worker started moments ago.
+                    let workers = Set(loader.workerProcessIDs)
+                    let seen = Set(TestPaths.list(markers))
+                    var victim: Int32?
+                    for _ in 0..<400 where victim == nil {
+                        victim = TestPaths.list(markers).filter { !seen.contains($0) }.compactMap { name -> Int32? in
+                            guard let pid = name.split(separator: "-").first.flatMap({ Int32($0) }) else { return nil }
+                            return workers.contains(pid) ? pid : nil
+                        }.first
+                        if victim == nil { usleep(5_000) }
+                    }
+                    let pid = try #require(victim, "no worker started a later batch within 2 s")
+                    kill(pid, SIGKILL)
                     killed = true
                 }
             }

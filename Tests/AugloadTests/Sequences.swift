@@ -21,10 +21,17 @@ struct CountingSequence: DataSequence, Codable {
     var failingBatch: Int? = nil
     /// Batch whose making traps (a failed precondition) in a worker process.
     var trappingBatch: Int? = nil
+    /// A folder where each batch, as it starts, leaves a file named `PID-INDEX` (the event a test
+    /// waits for instead of a duration).
+    var markerFolder: String? = nil
 
     var count: Int { batches }
 
     func batch(at index: Int) throws -> Batch {
+        if let markerFolder {
+            let fd = open("\(markerFolder)/\(getpid())-\(index)", O_CREAT | O_WRONLY, 0o644)
+            if fd >= 0 { close(fd) }
+        }
         if delayMilliseconds > 0 { usleep(UInt32(delayMilliseconds * 1000)) }
         if index == poisonedBatch && aug_is_worker_process() != 0 { kill(getpid(), SIGKILL) }
         if index == trappingBatch && aug_is_worker_process() != 0 { preconditionFailure("batch \(index) traps") }

@@ -401,7 +401,7 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--rounds"))
     }
 
-    /// Ctrl-C and SIGTERM end every worker; a SIGKILLed loader's workers exit within a second.
+    /// Ctrl-C and SIGTERM end every worker; a SIGKILLed loader's workers exit on their own.
     @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
     func interruptedRunLeavesNoWorkerBehind(signal: Int32) throws {
         let shmBefore = TestPaths.list("/dev/shm")
@@ -427,8 +427,9 @@ import Testing
         let result = child.wait()
         #expect(
             result.signal == signal || result.status == 128 + signal, "exit status reflects the interruption: \(result.status)")
-        usleep(1_000_000)
-        #expect(!pids.contains(where: processIsAlive), "workers still alive after 1 s: \(pids.filter(processIsAlive))")
+        // Wait for the workers to go (they see the loader's end), up to 5 s on a loaded machine.
+        for _ in 0..<100 where pids.contains(where: processIsAlive) { usleep(50_000) }
+        #expect(!pids.contains(where: processIsAlive), "workers still alive after 5 s: \(pids.filter(processIsAlive))")
         let added = Set(TestPaths.list("/dev/shm")).subtracting(shmBefore)
         #expect(!added.contains { $0.contains("augload") }, "nothing of ours in /dev/shm: \(added)")
     }
