@@ -51,12 +51,10 @@ struct ShardIndex {
 
     /// The index of `shards`: the kept one when it still holds, else built from the headers and kept.
     static func load(shards: [String], label: String) throws(LoaderError) -> ShardIndex {
-        var http: HTTPReader?
         if shards.contains(where: Locator.isURL), let reason = HTTPReader.unavailableReason {
             throw LoaderError(.dataset, reason, path: shards.first(where: Locator.isURL))
         }
-        var identities: [ShardIdentity] = []
-        for shard in shards { identities.append(try ShardIdentity.of(shard, http: &http)) }
+        let identities = try identitiesOf(shards)
         let file = folder + "/" + hex(DecodedCache.hash(shards.joined(separator: "\u{0}") + "\u{0}" + label).a) + ".index"
         if var kept = read(file, shards: shards, identities: identities, label: label) {
             kept.reused = true
@@ -114,45 +112,57 @@ struct ShardIndex {
     /// Scans every shard, several at once (one thread per core, at most 8, each with its own
     /// HTTP connection): the parts in shard order, or the first shard's error in that order.
     static func scanAll(shards: [String], identities: [ShardIdentity], label: String) throws(LoaderError) -> [ShardPart] {
-        final class Work: @unchecked Sendable {
-            let lock = Mutex()
-            var next = 0
-            var results: [Result<ShardPart, LoaderError>?]
-            init(_ count: Int) { results = Array(repeating: nil, count: count) }
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return try inParallel(shards.count, threads: min(cores, 8)) { (s, http) throws(LoaderError) in
+            try scan(shard: shards[s], identity: identities[s], label: label, http: &http)
         }
-        let work = Work(shards.count)
-        let scanOne = { (http: inout HTTPReader?) -> Bool in
+    }
+
+    /// Every shard's identity: stat on disk; for URLs a HEAD request each, 16 at once (they wait
+    /// on the network, not the cores), so thousands of URL shards do not pay a round trip each in
+    /// series on every start.
+    static func identitiesOf(_ shards: [String]) throws(LoaderError) -> [ShardIdentity] {
+        let threads = shards.contains(where: Locator.isURL) ? 16 : 1
+        return try inParallel(shards.count, threads: threads) { (s, http) throws(LoaderError) in
+            try ShardIdentity.of(shards[s], http: &http)
+        }
+    }
+
+    /// `body(i)` for every i in 0..<count on up to `threads` threads (this one included), each
+    /// with its own HTTP connection: the results in order, or the first error in that order.
+    static func inParallel<T>(
+        _ count: Int, threads: Int, _ body: @escaping (Int, inout HTTPReader?) throws(LoaderError) -> T
+    ) throws(LoaderError) -> [T] {
+        let work = ParallelWork<T>(count)
+        let runOne = { (http: inout HTTPReader?) -> Bool in
             guard
-                let s = work.lock.withLock({ () -> Int? in
+                let i = work.lock.withLock({ () -> Int? in
                     defer { work.next += 1 }
-                    return work.next < shards.count ? work.next : nil
+                    return work.next < count ? work.next : nil
                 })
             else { return false }
-            let result = Result { () throws(LoaderError) in
-                try scan(shard: shards[s], identity: identities[s], label: label, http: &http)
-            }
-            work.lock.withLock { work.results[s] = result }
+            let result = Result { () throws(LoaderError) in try body(i, &http) }
+            work.lock.withLock { work.results[i] = result }
             return true
         }
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var threads: [pthread_t] = []
-        for _ in 1..<min(shards.count, cores, 8) {
+        var started: [pthread_t] = []
+        for _ in 1..<max(1, min(count, threads)) {
             guard
                 let thread = try? Threads.start(
-                    "index scan",
+                    "augload shards",
                     {
                         var http: HTTPReader?
-                        while scanOne(&http) {}
+                        while runOne(&http) {}
                     })
             else { break }
-            threads.append(thread)
+            started.append(thread)
         }
         var http: HTTPReader?
-        while scanOne(&http) {}  // this thread takes its share too
-        for thread in threads { pthread_join(thread, nil) }
-        var parts: [ShardPart] = []
-        for result in work.results { parts.append(try result!.get()) }
-        return parts
+        while runOne(&http) {}  // this thread takes its share too
+        for thread in started { pthread_join(thread, nil) }
+        var results: [T] = []
+        for result in work.results { results.append(try result!.get()) }
+        return results
     }
 
     /// Reads one shard's headers (and label members) into its part.
@@ -380,4 +390,13 @@ struct ShardIndex {
     {
         ImageFolder.Sample(path: path, label: label, member: Locator.Member(offset: offset, size: size, token: token, name: name))
     }
+}
+
+/// The shared state of ``ShardIndex/inParallel(_:threads:_:)``: the next index to take and the
+/// results so far, under one lock.
+private final class ParallelWork<T>: @unchecked Sendable {
+    let lock = Mutex()
+    var next = 0
+    var results: [Result<T, LoaderError>?]
+    init(_ count: Int) { results = Array(repeating: nil, count: count) }
 }
