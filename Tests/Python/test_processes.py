@@ -175,3 +175,30 @@ except KeyboardInterrupt:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 3, result.stderr
     assert "Exception ignored" not in result.stderr
+
+
+def test_the_engine_and_its_workers_run_without_swifts_backtracer(monkeypatch):
+    """A crash must end the engine or a worker at once (the loader then reports it), not hold it
+    in Swift's backtracer while this process waits on its socket: both run with
+    SWIFT_BACKTRACE=enable=no unless the user set it."""
+    import augload
+
+    monkeypatch.delenv("SWIFT_BACKTRACE", raising=False)
+
+    def environment(pid: int) -> dict[str, str]:
+        raw = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        return dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
+
+    def children(pid: int) -> list[int]:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        return [int(c) for t in tasks for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+
+    with augload.Loader(IMAGES, workers=2, batch_size=4, size=32) as loader:
+        next(iter(loader))
+        assert environment(loader.engine_pid).get("SWIFT_BACKTRACE") == "enable=no"
+        workers = children(loader.engine_pid)
+        assert workers, "the engine has worker processes"
+        assert all(environment(w).get("SWIFT_BACKTRACE") == "enable=no" for w in workers)
+    monkeypatch.setenv("SWIFT_BACKTRACE", "enable=yes,interactive=no")
+    with augload.Loader(IMAGES, workers=0, batch_size=4, size=32) as loader:
+        assert environment(loader.engine_pid).get("SWIFT_BACKTRACE") == "enable=yes,interactive=no"

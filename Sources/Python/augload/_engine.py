@@ -69,6 +69,10 @@ class Engine:
                 [path, "serve", "--fd", str(child.fileno()), "--parent", str(os.getpid())],
                 pass_fds=[child.fileno()],
                 stdin=subprocess.DEVNULL,
+                # A crash ends the engine at once with the runtime's one-line message, rather than
+                # holding it (and this loop, waiting on its socket) in Swift's backtracer; its
+                # workers get the same. Set SWIFT_BACKTRACE yourself for backtraces.
+                env={**os.environ, "SWIFT_BACKTRACE": os.environ.get("SWIFT_BACKTRACE", "enable=no")},
                 # Its own process group: a terminal's Ctrl-C reaches Python, which then shuts the
                 # engine down, instead of killing the engine under a loop that is still reading.
                 start_new_session=True,
