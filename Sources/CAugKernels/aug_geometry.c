@@ -272,31 +272,36 @@ AVX2_FMA static void bilinear_fma(const uint8_t *src, int32_t width, int32_t hei
 }
 #endif
 
-void aug_affine_bilinear(const uint8_t *_Nonnull src, int32_t width, int32_t height, const float matrix[_Nonnull 6],
-                         uint8_t *_Nonnull dst) {
+/// Both entry points: the axes from `matrix`, then the body for the sampling and the CPU.
+static void affine_sample(const uint8_t *src, int32_t width, int32_t height, const float matrix[6], int bilinear,
+                          const uint8_t fill[3], uint8_t *dst) {
     if (width <= 0 || height <= 0) return;
     axis_map mx, my;
     int fused = grid_maps(matrix, width, height, &mx, &my);
 #if AUG_HAVE_AVX2_BODY
     if (aug_simd_has_fma()) {
-        bilinear_fma(src, width, height, mx, my, fused, dst);
+        if (bilinear) {
+            bilinear_fma(src, width, height, mx, my, fused, dst);
+        } else {
+            affine_avx2(src, width, height, mx, my, fused, fill, dst);
+        }
         return;
     }
 #endif
-    bilinear_portable(src, width, height, mx, my, fused, dst);
+    if (bilinear) {
+        bilinear_portable(src, width, height, mx, my, fused, dst);
+    } else {
+        affine_portable(src, width, height, mx, my, fused, fill, dst);
+    }
+}
+
+void aug_affine_bilinear(const uint8_t *_Nonnull src, int32_t width, int32_t height, const float matrix[_Nonnull 6],
+                         uint8_t *_Nonnull dst) {
+    affine_sample(src, width, height, matrix, 1, NULL, dst);
 }
 
 void aug_affine_nearest(const uint8_t *_Nonnull src, int32_t width, int32_t height,
                         const float matrix[_Nonnull 6], const uint8_t fill[_Nonnull 3],
                         uint8_t *_Nonnull dst) {
-    if (width <= 0 || height <= 0) return;
-    axis_map mx, my;
-    int fused = grid_maps(matrix, width, height, &mx, &my);
-#if AUG_HAVE_AVX2_BODY
-    if (aug_simd_has_fma()) {
-        affine_avx2(src, width, height, mx, my, fused, fill, dst);
-        return;
-    }
-#endif
-    affine_portable(src, width, height, mx, my, fused, fill, dst);
+    affine_sample(src, width, height, matrix, 0, fill, dst);
 }

@@ -12,7 +12,7 @@ do {
     try command.run()
 } catch let error as LoaderError {
     // An option refused by its schema name (`mix_prob must be ...`) is shown with its flag too.
-    let named = OptionSchema.all.first { error.code == .invalidOptions && error.message.hasPrefix($0.name + " ") }
+    let named = error.code == .invalidOptions ? OptionSchema.all.first { error.message.hasPrefix($0.name + " ") } : nil
     writeStderr("augload: error: \(named.map { $0.flag + ": " } ?? "")\(error.description)\n")
     exit(error.code == .invalidOptions ? 2 : ExitCode.failure.rawValue)
 } catch let error as DecodeError {

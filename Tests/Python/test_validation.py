@@ -38,6 +38,7 @@ BAD = [
     (dict(cache="ram:lots"), ValueError, "cache must be 'ram', 'ram:SIZE'"),
     (dict(cache_max_side=0), ValueError, "cache_max_side must be in 1...65536"),
     (dict(cache_max_side=256.0), TypeError, "cache_max_side must be an int"),
+    (dict(scaled_decode="yes"), TypeError, "scaled_decode must be True or False"),
 ]
 
 

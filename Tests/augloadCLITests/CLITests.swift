@@ -84,6 +84,11 @@ import Testing
             (["run", Self.images, "--size", "16", "--label-smoothing", "1"], "--label-smoothing: label_smoothing must be in 0..<1"),
             (["run", Self.images, "--size", "16", "--cutmix", "1", "--dtype", "uint8"], "cutmix needs dtype float32"),
             (["run", Self.images, "--label", "txt"], "--label goes with --shards"),
+            (["run", Self.images, "--mean", "0.5,0.5"], "--mean must be 3 numbers separated by commas"),
+            (["run", Self.images, "--std", "1,0,1"], "mean and std need 3 finite values each and std must be non-zero"),
+            (["run", Self.images, "--normalize", "imagenet", "--mean", "0,0,0"], "give --normalize or --mean/--std, not both"),
+            (["run", Self.images, "--max-pixels", "0"], "--max-pixels: max_pixels must be in 1..."),
+            (["run", Self.images, "--rank", "2", "--world-size", "2"], "rank must be in 0..<world_size, got rank 2 of 2"),
             (["run", Self.images, "--shards", Self.images], "give DIR, --files LIST.csv or --shards SPEC"),
             (["pack", Self.images, "--out", "/tmp/augload-never", "--shard-size", "1K"], "--shard-size must be a size"),
         ]

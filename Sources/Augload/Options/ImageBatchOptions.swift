@@ -67,8 +67,8 @@ public struct ImageBatchOptions: Sendable, Hashable {
     /// ``Pipeline/maxSide``). It defines the output whether or not the cache is on, so the batches
     /// stay the same bytes with and without the cache; nil: no bound.
     public var cacheMaxSide: Int? = nil
-    /// `--auto-augment`: `trivialaugment`, `randaugment[:N[:M]]` or `autoaugment` (torchvision's
-    /// policies, see ``RecipeOptions/autoAugment(_:)``); nil: none.
+    /// `--auto-augment`: `trivialaugment`, `randaugment[:N[:M]]`, `autoaugment` or
+    /// `augmix[:S[:W[:D[:A]]]]` (torchvision's policies, see ``RecipeOptions/autoAugment(_:)``); nil: none.
     public var autoAugment: String? = nil
     /// `--color-jitter B[,C,S[,H]]` (``RecipeOptions/colorJitter(_:)``); nil: none.
     public var colorJitter: String? = nil
@@ -121,8 +121,8 @@ public struct ImageBatchOptions: Sendable, Hashable {
         } catch {
             throw invalid(error.message)
         }
-        if erasingValue != "0" && erasingValue != "random" {
-            throw invalid("erasing_value must be 0 or random, got '\(erasingValue)'")
+        if let values = OptionSchema.spec("erasing_value").choices, !values.contains(erasingValue) {
+            throw invalid("erasing_value must be \(values.joined(separator: " or ")), got '\(erasingValue)'")
         }
         if erasing > 0 && erasingValue == "random" && dtype == .uint8 {
             throw invalid("erasing value random needs dtype float32 (standard normal values do not fit uint8)")

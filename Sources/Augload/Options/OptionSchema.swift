@@ -124,14 +124,13 @@ extension OptionSpec {
     /// Throws unless `value` is in ``range``, naming the option.
     func check(_ value: Double) throws(LoaderError) {
         guard let range, !range.contains(value) || value.isNaN else { return }
-        let shown = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
-        throw LoaderError(.invalidOptions, "\(name) must be in \(OptionSpec.show(range)), got \(shown)")
+        throw LoaderError(.invalidOptions, "\(name) must be in \(OptionSpec.show(range)), got \(OptionSpec.show(value))")
     }
 
-    static func show(_ range: ClosedRange<Double>) -> String {
-        func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
-        return "\(number(range.lowerBound))...\(number(range.upperBound))"
-    }
+    static func show(_ range: ClosedRange<Double>) -> String { "\(show(range.lowerBound))...\(show(range.upperBound))" }
+
+    /// A whole number without its `.0`.
+    static func show(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
 }
 
 extension OptionSpec.Kind {
@@ -208,7 +207,7 @@ public enum OptionSchema {
     public static func help(_ name: String) -> String {
         let s = spec(name)
         if let range = s.range { return s.help + " In \(OptionSpec.show(range))." }
-        if let choices = s.choices, s.kind == .choice, s.choices?.count ?? 0 > 1 { return s.help + " One of: \(choices.joined(separator: ", "))." }
+        if let choices = s.choices, choices.count > 1 { return s.help + " One of: \(choices.joined(separator: ", "))." }
         return s.help
     }
 }

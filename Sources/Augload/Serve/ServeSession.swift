@@ -181,7 +181,7 @@ public final class ServeSession: @unchecked Sendable {
 
     static func sequence(for hello: HelloMessage) throws(LoaderError) -> ImageBatchSequence {
         let options = hello.options ?? ImageBatchOptions()
-        try options.validate()
+        try options.validate()  // before the dataset is read, which may take long: a bad option fails at once
         let d = hello.dataset
         let folder: ImageFolder
         if let root = d.folder {

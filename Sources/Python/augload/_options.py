@@ -22,7 +22,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-
 def _load_schema() -> dict[str, dict[str, Any]]:
     """The engine's description of its options (``augload options --json``, Swift's
     ``OptionSchema``): written into the package when the wheel is built, asked of the engine in a
@@ -325,7 +324,7 @@ def _recipe(auto_augment: Any, color_jitter: Any, grayscale: Any, blur: Any, era
     options["grayscale"] = _float("grayscale", grayscale)
     options["erasing"] = _float("erasing", erasing)
     allowed = SCHEMA["erasing_value"]["choices"]  # ["0", "random"]: 0 may be given as an int
-    if isinstance(erasing_value, bool) or str(erasing_value) not in allowed or not isinstance(erasing_value, (int, str)):
+    if isinstance(erasing_value, bool) or not isinstance(erasing_value, (int, str)) or str(erasing_value) not in allowed:
         raise ValueError(f"erasing_value must be 0 or 'random', got {erasing_value!r}")
     options["erasing_value"] = str(erasing_value)
     return options
